@@ -1,0 +1,51 @@
+# Everything a user or CI runs. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit lint clean
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Create the virtualenv with the pinned dependencies
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	touch $@
+
+up: venv ## Run the whole system in the background (local PostgreSQL if none is configured)
+	$(PY) -m shared.runtime.stack up
+
+down: venv ## Stop everything `make up` started
+	$(PY) -m shared.runtime.stack down
+
+status: venv ## Show which processes run
+	$(PY) -m shared.runtime.stack status
+
+logs: ## Follow the services' logs
+	tail -n 20 -F .run/logs/*.log
+
+psql-orders: venv ## Open psql on the order database
+	psql "$$($(PY) -m shared.runtime.stack dsn orders)"
+
+psql-inventory: venv ## Open psql on the inventory database
+	psql "$$($(PY) -m shared.runtime.stack dsn inventory)"
+
+test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv ## Run only the fast tests that need no database
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+clean: down ## Stop everything and delete the local data
+	rm -rf .run

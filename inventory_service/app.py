@@ -1,0 +1,35 @@
+"""App factory of the inventory service: ``gunicorn 'inventory_service.app:create_app()'``."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from flask import Flask
+
+from inventory_service.repository import UnitOfWork
+from inventory_service.views import ERRORS, api
+from shared.api import init_api
+from shared.config import Settings, load_settings
+from shared.db import make_engine
+from shared.health import health_blueprint
+from shared.logs import configure_logging
+from shared.web import init_web
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Wire engine, unit of work, API, health and error handling; nothing connects yet."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, service="inventory")
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = make_engine(settings.inventory_database_url, settings, application_name="inventory")
+    app.extensions["settings"] = settings
+    app.extensions["engine"] = engine
+    app.extensions["inventory_uow"] = partial(UnitOfWork, engine)
+
+    smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")
+    smorest.register_blueprint(api)
+    app.register_blueprint(health_blueprint(engine))
+    init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
+    return app

@@ -1,0 +1,103 @@
+"""Stock rules in plain Python: reservation states, the all-or-nothing decision, transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.errors import Conflict, DomainError, InvalidTransition, NotFound
+
+
+class ReservationStatus(StrEnum):
+    RESERVED = "RESERVED"
+    REJECTED = "REJECTED"
+    RELEASED = "RELEASED"
+    COMMITTED = "COMMITTED"
+
+
+@dataclass(frozen=True, order=True)
+class Line:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    requested: int
+    available: int
+    reason: str  # "insufficient_stock" or "unknown_sku"
+
+
+@dataclass(frozen=True)
+class Stock:
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class ProductNotFound(NotFound):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"no product with sku {sku!r}", {"sku": sku})
+
+
+class ProductExists(Conflict):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"a product with sku {sku!r} already exists", {"sku": sku})
+
+
+class ReservationNotFound(NotFound):
+    def __init__(self, reservation_id: str) -> None:
+        super().__init__(f"no reservation {reservation_id!r}", {"id": reservation_id})
+
+
+class ReservationMismatch(DomainError):
+    """The same reservation id was sent again with different lines."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same idempotency key was sent again with a different request."""
+
+
+def canonical(lines: Iterable[Line]) -> tuple[Line, ...]:
+    """Lines in sku order: the order locks are taken in, and the form compared on replays."""
+    return tuple(sorted(lines))
+
+
+def shortages(lines: Iterable[Line], stock: Mapping[str, Stock]) -> list[Shortage]:
+    """Every line that cannot be reserved in full; empty means reserve them all."""
+    found = []
+    for line in canonical(lines):
+        current = stock.get(line.sku)
+        if current is None:
+            found.append(Shortage(line.sku, line.quantity, 0, "unknown_sku"))
+        elif current.available < line.quantity:
+            found.append(Shortage(line.sku, line.quantity, current.available, "insufficient_stock"))
+    return found
+
+
+def check_same_lines(reservation_id: str, stored: Iterable[Line], sent: Iterable[Line]) -> None:
+    """A repeated reserve must carry the lines of the first one."""
+    if canonical(stored) != canonical(sent):
+        raise ReservationMismatch(
+            f"reservation {reservation_id!r} exists with different lines",
+            {"id": reservation_id},
+        )
+
+
+def must_release(reservation_id: str, status: ReservationStatus) -> bool:
+    """True when a release has stock to give back; False when it is already a no-op."""
+    if status is ReservationStatus.COMMITTED:
+        raise InvalidTransition(f"reservation {reservation_id}", status, "RELEASED")
+    return status is ReservationStatus.RESERVED
+
+
+def must_commit(reservation_id: str, status: ReservationStatus) -> bool:
+    """True when a commit has reserved stock to deduct; False when already committed."""
+    if status in (ReservationStatus.RELEASED, ReservationStatus.REJECTED):
+        raise InvalidTransition(f"reservation {reservation_id}", status, "COMMITTED")
+    return status is ReservationStatus.RESERVED

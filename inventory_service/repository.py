@@ -1,0 +1,199 @@
+"""Persistence of products, reservations and the ledger (SQLAlchemy Core on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from inventory_service.domain import Line, ReservationStatus, Stock
+from inventory_service.tables import products, reservation_lines, reservations, stock_movements
+
+
+@dataclass(frozen=True)
+class StoredReservation:
+    id: str
+    status: ReservationStatus
+    lines: tuple[Line, ...]
+    rejection: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StockRepository:
+    """Queries and atomic stock changes; every change writes its ledger row."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # products -------------------------------------------------------------------------------
+    def insert_product(self, sku: str, name: str, on_hand: int) -> bool:
+        """Create a product; False when the sku exists already."""
+        row = self.conn.execute(
+            insert(products)
+            .values(sku=sku, name=name, on_hand=on_hand)
+            .on_conflict_do_nothing()
+            .returning(products.c.sku)
+        ).first()
+        if row is not None and on_hand:
+            self._ledger([(sku, on_hand, 0)], "initial")
+        return row is not None
+
+    def get_product(self, sku: str) -> RowMapping | None:
+        return self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
+
+    def list_products(self, after: str | None, limit: int) -> Sequence[RowMapping]:
+        query = select(products).order_by(products.c.sku).limit(limit)
+        if after is not None:
+            query = query.where(products.c.sku > after)
+        return self.conn.execute(query).mappings().all()
+
+    def lock_stock(self, skus: Iterable[str]) -> dict[str, Stock]:
+        """Lock the products in sku order (a fixed order, so concurrent reserves never deadlock)."""
+        rows = self.conn.execute(
+            select(products.c.sku, products.c.on_hand, products.c.reserved)
+            .where(products.c.sku.in_(sorted(set(skus))))
+            .order_by(products.c.sku)
+            .with_for_update()
+        )
+        return {r.sku: Stock(r.on_hand, r.reserved) for r in rows}
+
+    def change_stock(
+        self,
+        deltas: Iterable[tuple[str, int, int]],
+        kind: str,
+        reservation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Apply (sku, on_hand delta, reserved delta) and write the ledger in this transaction."""
+        deltas = list(deltas)
+        for sku, on_hand_delta, reserved_delta in deltas:
+            self.conn.execute(
+                update(products)
+                .where(products.c.sku == sku)
+                .values(
+                    on_hand=products.c.on_hand + on_hand_delta,
+                    reserved=products.c.reserved + reserved_delta,
+                    updated_at=func.now(),
+                )
+            )
+        self._ledger(deltas, kind, reservation_id, idempotency_key)
+
+    def restock_by_key(self, key: str) -> RowMapping | None:
+        return (
+            self.conn.execute(
+                select(stock_movements).where(stock_movements.c.idempotency_key == key)
+            )
+            .mappings()
+            .first()
+        )
+
+    def _ledger(
+        self,
+        deltas: list[tuple[str, int, int]],
+        kind: str,
+        reservation_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        self.conn.execute(
+            stock_movements.insert(),
+            [
+                {
+                    "sku": sku,
+                    "kind": kind,
+                    "on_hand_delta": on_hand_delta,
+                    "reserved_delta": reserved_delta,
+                    "reservation_id": reservation_id,
+                    "idempotency_key": idempotency_key,
+                }
+                for sku, on_hand_delta, reserved_delta in deltas
+            ],
+        )
+
+    # reservations ---------------------------------------------------------------------------
+    def get_reservation(
+        self, reservation_id: str, *, lock: bool = False
+    ) -> StoredReservation | None:
+        query = select(reservations).where(reservations.c.id == reservation_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        lines = self.conn.execute(
+            select(reservation_lines.c.sku, reservation_lines.c.quantity)
+            .where(reservation_lines.c.reservation_id == reservation_id)
+            .order_by(reservation_lines.c.sku)
+        )
+        return StoredReservation(
+            id=row["id"],
+            status=ReservationStatus(row["status"]),
+            lines=tuple(Line(r.sku, r.quantity) for r in lines),
+            rejection=row["rejection"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def insert_reservation(
+        self,
+        reservation_id: str,
+        status: ReservationStatus,
+        lines: Iterable[Line],
+        rejection: dict[str, Any] | None = None,
+    ) -> bool:
+        """Store a new reservation; False when another transaction stored this id first."""
+        row = self.conn.execute(
+            insert(reservations)
+            .values(id=reservation_id, status=status.value, rejection=rejection)
+            .on_conflict_do_nothing()
+            .returning(reservations.c.id)
+        ).first()
+        if row is None:
+            return False
+        lines = list(lines)
+        if lines:
+            self.conn.execute(
+                reservation_lines.insert(),
+                [
+                    {"reservation_id": reservation_id, "sku": ln.sku, "quantity": ln.quantity}
+                    for ln in lines
+                ],
+            )
+        return True
+
+    def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None:
+        self.conn.execute(
+            update(reservations)
+            .where(reservations.c.id == reservation_id)
+            .values(status=status.value, updated_at=func.now())
+        )
+
+
+class UnitOfWork:
+    """One transaction: rolled back on leaving unless ``commit()`` was called."""
+
+    stock: StockRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        self.stock = StockRepository(self._conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+        self._conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()

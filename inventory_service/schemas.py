@@ -1,0 +1,81 @@
+"""Request and response schemas of the inventory API (also the source of its OpenAPI document)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from shared.schemas import Sku, StrictInteger, unique_by
+
+MAX_STOCK = 1_000_000_000
+
+
+class ProductCreateSchema(ma.Schema):
+    sku = Sku(required=True)
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    on_hand = StrictInteger(required=True, validate=validate.Range(0, MAX_STOCK))
+
+
+class ProductSchema(ma.Schema):
+    sku = fields.String()
+    name = fields.String()
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    available = fields.Function(lambda p: p["on_hand"] - p["reserved"])
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ProductPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(ProductSchema))
+    next_after = fields.String(allow_none=True)
+
+
+class ProductQuerySchema(ma.Schema):
+    limit = StrictInteger(load_default=20, validate=validate.Range(1, 100))
+    after = Sku(load_default=None)
+
+    @ma.pre_load
+    def _query_strings(self, data: dict[str, object], **kwargs: object) -> dict[str, object]:
+        # Query values arrive as text; StrictInteger wants a real int.
+        data = dict(data)
+        raw = data.get("limit")
+        if isinstance(raw, str) and raw.isdigit():
+            data["limit"] = int(raw)
+        return data
+
+
+class RestockSchema(ma.Schema):
+    quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_STOCK))
+
+
+class LineSchema(ma.Schema):
+    sku = Sku(required=True)
+    quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_STOCK))
+
+
+class ReserveSchema(ma.Schema):
+    lines = fields.List(
+        fields.Nested(LineSchema),
+        required=True,
+        validate=[validate.Length(1, 50), unique_by("sku")],
+    )
+
+
+class ShortageSchema(ma.Schema):
+    sku = fields.String()
+    requested = fields.Integer()
+    available = fields.Integer()
+    reason = fields.String(metadata={"description": "insufficient_stock or unknown_sku"})
+
+
+class ReservationSchema(ma.Schema):
+    id = fields.String()
+    status = fields.String(metadata={"description": "RESERVED, REJECTED, RELEASED or COMMITTED"})
+    lines = fields.List(fields.Nested(LineSchema))
+    shortages = fields.Function(
+        lambda r: (r.rejection or {}).get("shortages", []),
+        metadata={"description": "why a REJECTED reservation was refused"},
+    )
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()

@@ -1,0 +1,169 @@
+"""Inventory use cases: primitives in, plain results out, one transaction each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from inventory_service import domain
+from inventory_service.domain import Line, ReservationStatus
+from inventory_service.repository import StoredReservation, UnitOfWork
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A reservation as stored, and whether this call created or changed it."""
+
+    reservation: StoredReservation
+    created: bool
+
+
+def create_product(uow: UowFactory, sku: str, name: str, on_hand: int) -> RowMapping:
+    """Create a product with its initial stock (recorded in the ledger)."""
+    with uow() as tx:
+        if not tx.stock.insert_product(sku, name, on_hand):
+            raise domain.ProductExists(sku)
+        product = tx.stock.get_product(sku)
+        tx.commit()
+    assert product is not None
+    return product
+
+
+def get_product(uow: UowFactory, sku: str) -> RowMapping:
+    """One product with its stock figures."""
+    with uow() as tx:
+        product = tx.stock.get_product(sku)
+    if product is None:
+        raise domain.ProductNotFound(sku)
+    return product
+
+
+def list_products(uow: UowFactory, after: str | None, limit: int) -> Sequence[RowMapping]:
+    """Products in sku order, ``limit`` at a time after the sku ``after``."""
+    with uow() as tx:
+        return tx.stock.list_products(after, limit)
+
+
+def restock(uow: UowFactory, sku: str, quantity: int, key: str | None) -> tuple[RowMapping, bool]:
+    """Add stock; with an idempotency key a repeat changes nothing. Returns (product, replayed)."""
+    for attempt in range(2):
+        try:
+            return _restock_once(uow, sku, quantity, key)
+        except IntegrityError:
+            # The same key raced in through another product's lock: the ledger's unique key
+            # refused the second one; look again and the stored restock answers.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _restock_once(
+    uow: UowFactory, sku: str, quantity: int, key: str | None
+) -> tuple[RowMapping, bool]:
+    with uow() as tx:
+        if not tx.stock.lock_stock([sku]):
+            raise domain.ProductNotFound(sku)
+        replayed = False
+        previous = tx.stock.restock_by_key(key) if key else None
+        if previous is not None:
+            if previous["sku"] != sku or previous["on_hand_delta"] != quantity:
+                raise domain.IdempotencyKeyReused(
+                    "this Idempotency-Key was used for a different restock", {"key": key}
+                )
+            replayed = True
+        else:
+            tx.stock.change_stock([(sku, quantity, 0)], "restock", idempotency_key=key)
+        product = tx.stock.get_product(sku)
+        tx.commit()
+    assert product is not None
+    return product, replayed
+
+
+def get_reservation(uow: UowFactory, reservation_id: str) -> StoredReservation:
+    """The stored outcome of a reservation."""
+    with uow() as tx:
+        found = tx.stock.get_reservation(reservation_id)
+    if found is None:
+        raise domain.ReservationNotFound(reservation_id)
+    return found
+
+
+def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outcome:
+    """Reserve every line or none; a repeat returns the stored outcome."""
+    lines = domain.canonical(lines)
+    while True:
+        with uow() as tx:
+            stored = tx.stock.get_reservation(reservation_id)
+            if stored is not None:
+                return _replayed(stored, lines)
+            stock = tx.stock.lock_stock(line.sku for line in lines)
+            missing = domain.shortages(lines, stock)
+            if missing:
+                status = ReservationStatus.REJECTED
+                rejection: dict[str, Any] | None = {"shortages": [asdict(s) for s in missing]}
+            else:
+                status, rejection = ReservationStatus.RESERVED, None
+            if not tx.stock.insert_reservation(reservation_id, status, lines, rejection):
+                continue  # a concurrent call with this id won; its stored outcome answers
+            if status is ReservationStatus.RESERVED:
+                tx.stock.change_stock(
+                    ((ln.sku, 0, ln.quantity) for ln in lines), "reserve", reservation_id
+                )
+            created = tx.stock.get_reservation(reservation_id)
+            tx.commit()
+        assert created is not None
+        return Outcome(created, created=True)
+
+
+def _replayed(stored: StoredReservation, lines: tuple[Line, ...]) -> Outcome:
+    # A tombstone (released before it was reserved) has no lines and answers any replay.
+    if stored.lines or stored.status is not ReservationStatus.RELEASED:
+        domain.check_same_lines(stored.id, stored.lines, lines)
+    return Outcome(stored, created=False)
+
+
+def release(uow: UowFactory, reservation_id: str) -> Outcome:
+    """Give reserved stock back; before any reserve, leave a tombstone that blocks a late one."""
+    while True:
+        with uow() as tx:
+            stored = tx.stock.get_reservation(reservation_id, lock=True)
+            if stored is None:
+                if not tx.stock.insert_reservation(reservation_id, ReservationStatus.RELEASED, []):
+                    continue
+            elif domain.must_release(reservation_id, stored.status):
+                tx.stock.lock_stock(ln.sku for ln in stored.lines)
+                tx.stock.change_stock(
+                    ((ln.sku, 0, -ln.quantity) for ln in stored.lines), "release", reservation_id
+                )
+                tx.stock.set_reservation_status(reservation_id, ReservationStatus.RELEASED)
+            else:
+                return Outcome(stored, created=False)
+            changed = tx.stock.get_reservation(reservation_id)
+            tx.commit()
+        assert changed is not None
+        return Outcome(changed, created=True)
+
+
+def commit(uow: UowFactory, reservation_id: str) -> Outcome:
+    """Turn reserved stock into shipped stock for good; a repeat changes nothing."""
+    with uow() as tx:
+        stored = tx.stock.get_reservation(reservation_id, lock=True)
+        if stored is None:
+            raise domain.ReservationNotFound(reservation_id)
+        if not domain.must_commit(reservation_id, stored.status):
+            return Outcome(stored, created=False)
+        tx.stock.lock_stock(ln.sku for ln in stored.lines)
+        tx.stock.change_stock(
+            ((ln.sku, -ln.quantity, -ln.quantity) for ln in stored.lines), "commit", reservation_id
+        )
+        tx.stock.set_reservation_status(reservation_id, ReservationStatus.COMMITTED)
+        changed = tx.stock.get_reservation(reservation_id)
+        tx.commit()
+    assert changed is not None
+    return Outcome(changed, created=True)

@@ -1,0 +1,127 @@
+"""HTTP API of the inventory service: parse, call one service function, serialise."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app
+from flask.typing import ResponseReturnValue
+from flask.views import MethodView
+
+from inventory_service import domain, services
+from inventory_service.domain import Line
+from inventory_service.schemas import (
+    ProductCreateSchema,
+    ProductPageSchema,
+    ProductQuerySchema,
+    ProductSchema,
+    ReservationSchema,
+    ReserveSchema,
+    RestockSchema,
+)
+from shared.api import Blueprint
+from shared.errors import Conflict, InvalidTransition, NotFound, RequestInvalid
+from shared.schemas import ID_PATTERN, ApiErrorSchema, IdempotencyHeaderSchema
+
+api = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Products and stock")
+
+ERRORS = {
+    RequestInvalid: (400, "VALIDATION_ERROR"),
+    NotFound: (404, "NOT_FOUND"),
+    domain.ProductExists: (409, "PRODUCT_EXISTS"),
+    InvalidTransition: (409, "INVALID_TRANSITION"),
+    Conflict: (409, "CONFLICT"),
+    domain.ReservationMismatch: (422, "RESERVATION_MISMATCH"),
+    domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
+}
+
+
+def _uow() -> services.UowFactory:
+    return current_app.extensions["inventory_uow"]  # type: ignore[no-any-return]
+
+
+def _reservation_id(value: str) -> str:
+    if not re.match(ID_PATTERN, value):
+        raise RequestInvalid("bad reservation id", {"fields": {"id": [f"must match {ID_PATTERN}"]}})
+    return value
+
+
+def _lines(payload: dict[str, Any]) -> list[Line]:
+    return [Line(ln["sku"], ln["quantity"]) for ln in payload["lines"]]
+
+
+@api.route("/products")
+class Products(MethodView):
+    @api.arguments(ProductQuerySchema, location="query")
+    @api.response(200, ProductPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """List products in sku order; pass ``after`` (the last sku seen) for the next page."""
+        rows = services.list_products(_uow(), query["after"], query["limit"])
+        after = rows[-1]["sku"] if len(rows) == query["limit"] else None
+        return {"items": rows, "next_after": after}
+
+    @api.arguments(ProductCreateSchema)
+    @api.response(201, ProductSchema)
+    @api.alt_response(409, schema=ApiErrorSchema, description="the sku exists already")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Create a product with its initial stock."""
+        return services.create_product(_uow(), body["sku"], body["name"], body["on_hand"])
+
+
+@api.route("/products/<sku>")
+class Product(MethodView):
+    @api.response(200, ProductSchema)
+    @api.alt_response(404, schema=ApiErrorSchema)
+    def get(self, sku: str) -> Any:
+        """One product: ``on_hand``, ``reserved`` and ``available``."""
+        return services.get_product(_uow(), sku)
+
+
+@api.route("/products/<sku>/restock")
+class Restock(MethodView):
+    @api.arguments(RestockSchema)
+    @api.arguments(IdempotencyHeaderSchema, location="headers")
+    @api.response(200, ProductSchema)
+    def post(self, body: dict[str, Any], headers: dict[str, Any], sku: str) -> ResponseReturnValue:
+        """Add stock; with an ``Idempotency-Key`` a repeated call adds nothing."""
+        product, replayed = services.restock(
+            _uow(), sku, body["quantity"], headers["idempotency_key"]
+        )
+        return product, 200, {"Idempotent-Replayed": str(replayed).lower()}
+
+
+@api.route("/reservations/<reservation_id>")
+class Reservation(MethodView):
+    @api.arguments(ReserveSchema)
+    @api.response(200, ReservationSchema, description="stored outcome of an earlier call")
+    @api.alt_response(201, schema=ReservationSchema, description="reserved or rejected now")
+    @api.alt_response(422, schema=ApiErrorSchema, description="the id exists with other lines")
+    def put(self, body: dict[str, Any], reservation_id: str) -> Any:
+        """Reserve all lines or none; the caller picks the id, so repeating the call is safe."""
+        outcome = services.reserve(_uow(), _reservation_id(reservation_id), _lines(body))
+        return outcome.reservation, 201 if outcome.created else 200
+
+    @api.response(200, ReservationSchema)
+    @api.alt_response(404, schema=ApiErrorSchema)
+    def get(self, reservation_id: str) -> Any:
+        """The outcome: RESERVED, REJECTED, RELEASED or COMMITTED."""
+        return services.get_reservation(_uow(), _reservation_id(reservation_id))
+
+
+@api.route("/reservations/<reservation_id>/release")
+class Release(MethodView):
+    @api.response(200, ReservationSchema)
+    @api.alt_response(409, schema=ApiErrorSchema, description="already committed")
+    def post(self, reservation_id: str) -> Any:
+        """Give reserved stock back; idempotent, and safe before the reserve arrives."""
+        return services.release(_uow(), _reservation_id(reservation_id)).reservation
+
+
+@api.route("/reservations/<reservation_id>/commit")
+class Commit(MethodView):
+    @api.response(200, ReservationSchema)
+    @api.alt_response(409, schema=ApiErrorSchema, description="released or rejected")
+    def post(self, reservation_id: str) -> Any:
+        """Deduct reserved stock for good (the goods shipped); idempotent."""
+        return services.commit(_uow(), _reservation_id(reservation_id)).reservation

@@ -1,0 +1,1 @@
+"""Order service: places orders and keeps them consistent with the inventory service."""

@@ -1,0 +1,68 @@
+"""App factory of the order service: ``gunicorn 'order_service.app:create_app()'``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from order_service.delivery import Deliverer
+from order_service.repository import UnitOfWork
+from order_service.services import OrderContext
+from order_service.views import ERRORS, api
+from shared.api import init_api
+from shared.config import Settings, load_settings
+from shared.db import make_engine
+from shared.health import health_blueprint
+from shared.inventory import InventoryPort
+from shared.inventory.http import HttpInventory
+from shared.logs import configure_logging
+from shared.web import init_web
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_inventory(settings: Settings) -> HttpInventory:
+    """The inventory adapter for one process."""
+    return HttpInventory(
+        settings.inventory_url,
+        connect_timeout_s=settings.inventory_connect_timeout_s,
+        read_timeout_s=settings.inventory_read_timeout_s,
+        pool_size=max(settings.web_threads, settings.inventory_max_concurrency),
+    )
+
+
+def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) -> OrderContext:
+    """The service-layer context shared by the web app and the reconciler."""
+    deliverer = Deliverer(uow=partial(UnitOfWork, engine), inventory=inventory, clock=utcnow)
+    return OrderContext(
+        uow=partial(UnitOfWork, engine),
+        deliverer=deliverer,
+        reserve_timeout_s=settings.order_reserve_deadline_s,
+        key_lease_s=settings.idempotency_lease_s,
+        key_ttl_s=settings.idempotency_ttl_s,
+    )
+
+
+def create_app(settings: Settings | None = None, inventory: InventoryPort | None = None) -> Flask:
+    """Wire engine, unit of work, inventory client, API, health and errors; nothing connects yet."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, service="orders")
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    engine = make_engine(settings.orders_database_url, settings, application_name="orders")
+    inventory = inventory or build_inventory(settings)
+    app.extensions["settings"] = settings
+    app.extensions["engine"] = engine
+    app.extensions["order_context"] = build_context(settings, inventory, engine)
+
+    smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")
+    smorest.register_blueprint(api)
+    app.register_blueprint(health_blueprint(engine))
+    init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
+    return app

@@ -1,0 +1,127 @@
+"""Orders in plain Python: the state machine and the inventory command each change causes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from shared.errors import Conflict, DomainError, InvalidTransition, NotFound
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    CONFIRMED = "CONFIRMED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+
+
+ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset(
+        {OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+}
+
+
+class CommandKind(StrEnum):
+    RESERVE = "reserve"
+    RELEASE = "release"
+    COMMIT = "commit"
+
+
+# The inventory command a transition causes; a PENDING order may already hold stock (its
+# reserve may have gone through unseen), so cancelling it releases too.
+EFFECTS: dict[tuple[OrderStatus, OrderStatus], CommandKind] = {
+    (OrderStatus.PENDING, OrderStatus.CANCELLED): CommandKind.RELEASE,
+    (OrderStatus.CONFIRMED, OrderStatus.CANCELLED): CommandKind.RELEASE,
+    (OrderStatus.CONFIRMED, OrderStatus.SHIPPED): CommandKind.COMMIT,
+}
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: OrderStatus
+    at: datetime
+    reason: str | None = None
+
+
+@dataclass
+class Order:
+    id: uuid.UUID
+    customer_id: str
+    lines: tuple[OrderLine, ...]
+    status: OrderStatus
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    rejection: dict[str, Any] | None = None
+    history: list[StatusChange] = field(default_factory=list)
+    # Changes made since the order was loaded; the repository persists and clears them.
+    new_history: list[StatusChange] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def place(cls, customer_id: str, lines: list[OrderLine], now: datetime) -> Order:
+        """A new order, PENDING until inventory answers."""
+        first = StatusChange(OrderStatus.PENDING, now, "placed")
+        return cls(
+            id=uuid.uuid4(),
+            customer_id=customer_id,
+            lines=tuple(lines),
+            status=OrderStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            history=[first],
+            new_history=[first],
+        )
+
+    def transition(
+        self, target: OrderStatus, now: datetime, reason: str | None = None
+    ) -> CommandKind | None:
+        """Move to ``target`` or raise ``InvalidTransition``; returns the command to send."""
+        if target not in ALLOWED.get(self.status, frozenset()):
+            raise InvalidTransition(f"order {self.id}", self.status, target)
+        effect = EFFECTS.get((self.status, target))
+        change = StatusChange(target, now, reason)
+        self.status = target
+        self.updated_at = now
+        self.version += 1
+        self.history.append(change)
+        self.new_history.append(change)
+        return effect
+
+    def reject(self, shortages: list[dict[str, Any]], now: datetime) -> None:
+        """Inventory refused: record why, per sku."""
+        self.transition(OrderStatus.REJECTED, now, "insufficient stock")
+        self.rejection = {"shortages": shortages}
+
+
+class OrderNotFound(NotFound):
+    def __init__(self, order_id: object) -> None:
+        super().__init__(f"no order {order_id}", {"order_id": str(order_id)})
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same Idempotency-Key was sent with a different body."""
+
+
+class RequestInProgress(Conflict):
+    """The first request with this Idempotency-Key has not finished yet."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "a request with this Idempotency-Key is still in progress; retry shortly",
+            {"retry_after_s": retry_after_s},
+        )
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,72 @@
+"""Orders as JSON, and the answer to ``POST /orders`` for each outcome.
+
+Plain functions: the view sends their result, and the idempotency record stores the same result
+so that a replay is byte-for-byte the first answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from order_service.domain import Order, OrderStatus
+
+PENDING_MESSAGE = (
+    "The inventory service did not confirm this order in time. The order is recorded as PENDING "
+    "and will be confirmed or rejected automatically; check its status at {url}."
+)
+
+
+def order_url(order_id: object) -> str:
+    return f"/api/v1/orders/{order_id}"
+
+
+def order_json(order: Order, *, with_history: bool = True) -> dict[str, Any]:
+    """The public representation of an order."""
+    body: dict[str, Any] = {
+        "id": str(order.id),
+        "customer_id": order.customer_id,
+        "status": order.status.value,
+        "items": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
+        "version": order.version,
+        "created_at": order.created_at.isoformat(),
+        "updated_at": order.updated_at.isoformat(),
+        "rejection": order.rejection,
+        "links": {"self": order_url(order.id)},
+    }
+    if with_history:
+        body["history"] = [
+            {"status": c.status.value, "at": c.at.isoformat(), "reason": c.reason}
+            for c in order.history
+        ]
+    return body
+
+
+def placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
+    """Status and body of the answer to ``POST /orders`` for the order as it stands."""
+    if order.status is OrderStatus.PENDING:
+        url = order_url(order.id)
+        return 202, {**order_json(order), "message": PENDING_MESSAGE.format(url=url)}
+    if order.status is OrderStatus.REJECTED:
+        shortages = (order.rejection or {}).get("shortages", [])
+        unknown = [s["sku"] for s in shortages if s.get("reason") == "unknown_sku"]
+        code, message = (
+            ("UNKNOWN_SKU", f"no such product: {', '.join(unknown)}")
+            if unknown
+            else ("INSUFFICIENT_STOCK", "not enough stock for every item; nothing was reserved")
+        )
+        if not shortages:
+            code, message = "ORDER_REJECTED", (order.rejection or {}).get("reason", "rejected")
+        return 422, {
+            "error": {
+                "code": code,
+                "message": message,
+                "details": {
+                    "order_id": str(order.id),
+                    "status": order.status.value,
+                    "order_url": order_url(order.id),
+                    "shortages": shortages,
+                },
+                "request_id": request_id,
+            }
+        }
+    return 201, order_json(order)

@@ -1,0 +1,112 @@
+"""The reconciler: delivers what the request thread could not, until nothing is left undecided.
+
+Run it as ``python -m order_service.reconciler``; several may run at once. Each pass claims due
+outbox commands (``FOR UPDATE SKIP LOCKED`` plus a lease, so a reconciler that dies mid-delivery
+frees its rows when the lease runs out), delivers them, cancels PENDING orders older than
+``ORDER_PENDING_TTL_S`` (which releases their stock), and drops expired idempotency keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from order_service.services import OrderContext, cancel_order
+from shared.errors import InvalidTransition
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reconciler:
+    ctx: OrderContext
+    pending_ttl_s: float
+    batch_size: int = 50
+    interval_s: float = 1.0
+
+    def run_once(self) -> int:
+        """One pass; returns how many commands and orders it handled."""
+        handled = self._deliver_due()
+        handled += self._expire_pending()
+        self._purge_keys()
+        return handled
+
+    def run(self, stop: threading.Event) -> None:
+        """Pass after pass until ``stop`` is set; idle passes wait ``interval_s``."""
+        log.info("reconciler started")
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # a database blip must not end the process; retry next pass
+                log.exception("reconciler pass failed")
+                busy = 0
+            if not busy:
+                stop.wait(self.interval_s)
+        log.info("reconciler stopped")
+
+    def _deliver_due(self) -> int:
+        now = self.ctx.now()
+        lease = timedelta(seconds=self.ctx.reserve_timeout_s + 5)
+        with self.ctx.uow() as tx:
+            commands = tx.outbox.claim_due(now, now + lease, self.batch_size)
+            tx.commit()
+        for command in commands:
+            delivered = self.ctx.deliverer.deliver(command, self.ctx.reserve_timeout_s)
+            log.info(
+                "delivered" if delivered else "delivery failed",
+                extra={
+                    "order_id": str(command.order_id),
+                    "command": command.kind.value,
+                    "attempt": command.attempts + 1,
+                },
+            )
+        return len(commands)
+
+    def _expire_pending(self) -> int:
+        cutoff = self.ctx.now() - timedelta(seconds=self.pending_ttl_s)
+        with self.ctx.uow() as tx:
+            stale = tx.orders.stale_pending(cutoff, self.batch_size)
+        for order_id in stale:
+            try:
+                cancel_order(self.ctx, order_id, reason="pending too long")
+                log.info("cancelled stale pending order", extra={"order_id": str(order_id)})
+            except InvalidTransition:
+                pass  # it was resolved meanwhile; nothing to do
+        return len(stale)
+
+    def _purge_keys(self) -> None:
+        with self.ctx.uow() as tx:
+            tx.keys.purge_expired(self.ctx.now())
+            tx.commit()
+
+
+def main() -> None:
+    from order_service.app import build_context, build_inventory
+    from shared.config import load_settings
+    from shared.db import make_engine
+    from shared.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, service="reconciler")
+    engine = make_engine(settings.orders_database_url, settings, application_name="reconciler")
+    ctx = build_context(settings, build_inventory(settings), engine)
+    reconciler = Reconciler(
+        ctx,
+        settings.order_pending_ttl_s,
+        settings.reconciler_batch_size,
+        settings.reconciler_interval_s,
+    )
+    stop = threading.Event()
+    # SIGTERM ends the current pass cleanly; anything claimed but not settled is redelivered
+    # by whoever claims it after the lease, and redelivery is harmless.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    reconciler.run(stop)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""Persistence of orders, idempotency keys and the outbox (SQLAlchemy Core on PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+
+from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
+from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An Idempotency-Key as recorded by the first request that used it."""
+
+    fingerprint: str
+    order_id: uuid.UUID
+    response_status: int
+    response_body: dict[str, Any]
+    completed: bool
+    locked_until: datetime
+
+
+@dataclass(frozen=True)
+class OutboxCommand:
+    """An inventory command waiting to be delivered (or delivered)."""
+
+    id: int
+    order_id: uuid.UUID
+    kind: CommandKind
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+class OrderRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, order: Order) -> None:
+        self.conn.execute(orders.insert().values(_order_row(order)))
+        self.conn.execute(
+            order_lines.insert(),
+            [{"order_id": order.id, "sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
+        )
+        self._flush_history(order)
+
+    def save(self, order: Order) -> None:
+        row = _order_row(order)
+        del row["id"], row["created_at"], row["customer_id"]
+        self.conn.execute(update(orders).where(orders.c.id == order.id).values(row))
+        self._flush_history(order)
+
+    def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:
+        query = select(orders).where(orders.c.id == order_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        history = self.conn.execute(
+            select(order_history)
+            .where(order_history.c.order_id == order_id)
+            .order_by(order_history.c.id)
+        ).mappings()
+        order = _order(row, self._lines([order_id])[order_id])
+        order.history = [
+            StatusChange(OrderStatus(h["status"]), h["at"], h["reason"]) for h in history
+        ]
+        return order
+
+    def page(
+        self,
+        *,
+        status: str | None,
+        customer_id: str | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        """Newest first; ``before`` is the (created_at, id) of the last order already seen."""
+        query = select(orders).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(orders.c.status == status)
+        if customer_id:
+            query = query.where(orders.c.customer_id == customer_id)
+        if before:
+            query = query.where(tuple_(orders.c.created_at, orders.c.id) < tuple_(*before))
+        rows = self.conn.execute(query).mappings().all()
+        lines = self._lines([r["id"] for r in rows])
+        return [_order(r, lines[r["id"]]) for r in rows]
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
+        """PENDING orders placed before ``older_than``."""
+        rows = self.conn.execute(
+            select(orders.c.id)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.created_at < older_than)
+            .order_by(orders.c.created_at)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+    def _lines(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[OrderLine, ...]]:
+        found: dict[uuid.UUID, list[OrderLine]] = defaultdict(list)
+        if ids:
+            rows = self.conn.execute(
+                select(order_lines)
+                .where(order_lines.c.order_id.in_(ids))
+                .order_by(order_lines.c.sku)
+            )
+            for r in rows:
+                found[r.order_id].append(OrderLine(r.sku, r.quantity))
+        return {i: tuple(found[i]) for i in ids}
+
+    def _flush_history(self, order: Order) -> None:
+        if order.new_history:
+            self.conn.execute(
+                order_history.insert(),
+                [
+                    {"order_id": order.id, "status": c.status.value, "reason": c.reason, "at": c.at}
+                    for c in order.new_history
+                ],
+            )
+            order.new_history.clear()
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "status": order.status.value,
+        "version": order.version,
+        "rejection": order.rejection,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+def _order(row: Any, lines: tuple[OrderLine, ...]) -> Order:
+    return Order(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        lines=lines,
+        status=OrderStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        rejection=row["rejection"],
+    )
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        order_id: uuid.UUID,
+        response: tuple[int, dict[str, Any]],
+        *,
+        now: datetime,
+        locked_until: datetime,
+        expires_at: datetime,
+    ) -> StoredKey | None:
+        """Record the key for this request; if it is live already, return what is stored."""
+        values = {
+            "key": key,
+            "fingerprint": fingerprint,
+            "order_id": order_id,
+            "response_status": response[0],
+            "response_body": response[1],
+            "completed": False,
+            "locked_until": locked_until,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        statement = insert(idempotency_keys).values(values)
+        # An expired key is free again: take it over in the same statement, atomically.
+        claimed = self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[idempotency_keys.c.key],
+                set_={k: statement.excluded[k] for k in values if k != "key"},
+                where=idempotency_keys.c.expires_at < now,
+            ).returning(idempotency_keys.c.key)
+        ).first()
+        if claimed is not None:
+            return None
+        row = (
+            self.conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
+            .mappings()
+            .one()
+        )
+        return StoredKey(
+            fingerprint=row["fingerprint"],
+            order_id=row["order_id"],
+            response_status=row["response_status"],
+            response_body=row["response_body"],
+            completed=row["completed"],
+            locked_until=row["locked_until"],
+        )
+
+    def complete(self, key: str, response: tuple[int, dict[str, Any]]) -> None:
+        self.conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.key == key)
+            .values(response_status=response[0], response_body=response[1], completed=True)
+        )
+
+    def purge_expired(self, now: datetime) -> int:
+        result = self.conn.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
+        )
+        return result.rowcount
+
+
+class OutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self,
+        order_id: uuid.UUID,
+        kind: CommandKind,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        not_before: datetime,
+    ) -> OutboxCommand:
+        """Queue a command; ``not_before`` keeps the reconciler off while the request delivers."""
+        new_id = self.conn.execute(
+            outbox.insert()
+            .values(
+                order_id=order_id,
+                command=kind.value,
+                payload=payload,
+                created_at=now,
+                next_attempt_at=not_before,
+            )
+            .returning(outbox.c.id)
+        ).scalar_one()
+        return OutboxCommand(new_id, order_id, kind, payload)
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxCommand]:
+        """Take due commands for delivery; concurrent reconcilers skip each other's rows."""
+        rows = (
+            self.conn.execute(
+                select(outbox)
+                .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+                .order_by(outbox.c.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            .mappings()
+            .all()
+        )
+        if rows:
+            self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r["id"] for r in rows]))
+                .values(next_attempt_at=lease_until)
+            )
+        return [
+            OutboxCommand(
+                r["id"], r["order_id"], CommandKind(r["command"]), r["payload"], r["attempts"]
+            )
+            for r in rows
+        ]
+
+    def delivered(self, command_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == command_id, outbox.c.delivered_at.is_(None))
+            .values(delivered_at=now, attempts=outbox.c.attempts + 1, last_error=None)
+        )
+
+    def failed(self, command_id: int, error: str, retry_at: datetime) -> None:
+        self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == command_id, outbox.c.delivered_at.is_(None))
+            .values(
+                attempts=outbox.c.attempts + 1, last_error=error[:500], next_attempt_at=retry_at
+            )
+        )
+
+    def undelivered_count(self) -> int:
+        return self.conn.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
+        ).scalar_one()
+
+
+class UnitOfWork:
+    """One transaction: rolled back on leaving unless ``commit()`` was called."""
+
+    orders: OrderRepository
+    keys: IdempotencyRepository
+    outbox: OutboxRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        self.orders = OrderRepository(self._conn)
+        self.keys = IdempotencyRepository(self._conn)
+        self.outbox = OutboxRepository(self._conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+        self._conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()

@@ -1,0 +1,175 @@
+"""Order use cases: primitives in, plain results out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from order_service import presenters
+from order_service.delivery import Deliverer
+from order_service.domain import (
+    CommandKind,
+    IdempotencyKeyReused,
+    Order,
+    OrderLine,
+    OrderNotFound,
+    OrderStatus,
+    RequestInProgress,
+)
+from order_service.repository import StoredKey, UnitOfWork
+
+
+@dataclass(frozen=True)
+class OrderContext:
+    """Everything the use cases need, built once by the app factory (or by a test)."""
+
+    uow: Callable[[], UnitOfWork]
+    deliverer: Deliverer
+    reserve_timeout_s: float = 6.0
+    key_lease_s: float = 30.0
+    key_ttl_s: float = 86400.0
+
+    def now(self) -> datetime:
+        return self.deliverer.clock()
+
+    def delivery_grace(self, now: datetime) -> datetime:
+        """Until then the request thread owns a new command; after that the reconciler may."""
+        return now + timedelta(seconds=self.reserve_timeout_s + 2)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The answer to ``POST /orders``: status, body, and whether it replays an earlier one."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def fingerprint(customer_id: str, lines: Sequence[tuple[str, int]]) -> str:
+    """A stable digest of the request, to tell a replay from a different body under one key."""
+    canonical = json.dumps([customer_id, sorted(lines)], separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def place_order(
+    ctx: OrderContext,
+    customer_id: str,
+    lines: Sequence[tuple[str, int]],
+    key: str | None,
+    request_id: str,
+) -> Placement:
+    """Record the order and its reserve command, then try to reserve at once."""
+    now = ctx.now()
+    order = Order.place(customer_id, [OrderLine(sku, qty) for sku, qty in lines], now)
+    with ctx.uow() as tx:
+        if key is not None:
+            digest = fingerprint(customer_id, lines)
+            stored = tx.keys.claim(
+                key,
+                digest,
+                order.id,
+                presenters.placement(order, request_id),
+                now=now,
+                locked_until=now + timedelta(seconds=ctx.key_lease_s),
+                expires_at=now + timedelta(seconds=ctx.key_ttl_s),
+            )
+            if stored is not None:
+                return _replay(stored, digest, now)
+        tx.orders.add(order)
+        payload = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]}
+        command = tx.outbox.add(
+            order.id, CommandKind.RESERVE, payload, now=now, not_before=ctx.delivery_grace(now)
+        )
+        tx.commit()
+
+    ctx.deliverer.deliver(command, ctx.reserve_timeout_s)
+
+    with ctx.uow() as tx:
+        current = tx.orders.get(order.id)
+        assert current is not None
+        status, body = presenters.placement(current, request_id)
+        if key is not None:
+            tx.keys.complete(key, (status, body))
+        tx.commit()
+    return Placement(status, body, replayed=False)
+
+
+def _replay(stored: StoredKey, digest: str, now: datetime) -> Placement:
+    if stored.fingerprint != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request body",
+            {"order_id": str(stored.order_id)},
+        )
+    if not stored.completed and stored.locked_until > now:
+        wait = (stored.locked_until - now).total_seconds()
+        raise RequestInProgress(retry_after_s=max(1, min(5, math.ceil(wait))))
+    return Placement(stored.response_status, stored.response_body, replayed=True)
+
+
+def get_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+    """One order with its items and status history."""
+    with ctx.uow() as tx:
+        order = tx.orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+def list_orders(
+    ctx: OrderContext,
+    *,
+    status: str | None,
+    customer_id: str | None,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> tuple[list[Order], tuple[datetime, uuid.UUID] | None]:
+    """Newest first; returns the page and the position to continue from (None at the end)."""
+    with ctx.uow() as tx:
+        page = tx.orders.page(status=status, customer_id=customer_id, before=before, limit=limit)
+    last = page[-1] if len(page) == limit else None
+    return page, (last.created_at, last.id) if last else None
+
+
+def cancel_order(
+    ctx: OrderContext, order_id: uuid.UUID, reason: str = "cancelled by request"
+) -> Order:
+    """Cancel a PENDING or CONFIRMED order; its stock is released."""
+    return _change(ctx, order_id, OrderStatus.CANCELLED, reason)
+
+
+def ship_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+    """Ship a CONFIRMED order; its reserved stock is deducted for good."""
+    return _change(ctx, order_id, OrderStatus.SHIPPED, "shipped")
+
+
+def deliver_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+    """Record that a SHIPPED order reached the customer."""
+    return _change(ctx, order_id, OrderStatus.DELIVERED, "delivered")
+
+
+def _change(ctx: OrderContext, order_id: uuid.UUID, target: OrderStatus, reason: str) -> Order:
+    # The command is queued in the same transaction as the change, so it cannot be lost; the
+    # attempt to send it now only makes a healthy system settle at once.
+    now = ctx.now()
+    with ctx.uow() as tx:
+        order = tx.orders.get(order_id, lock=True)
+        if order is None:
+            raise OrderNotFound(order_id)
+        effect = order.transition(target, now, reason)
+        tx.orders.save(order)
+        command = (
+            tx.outbox.add(order.id, effect, {}, now=now, not_before=ctx.delivery_grace(now))
+            if effect
+            else None
+        )
+        tx.commit()
+    if command is not None:
+        ctx.deliverer.deliver(command, ctx.reserve_timeout_s)
+    return order

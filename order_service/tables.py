@@ -1,0 +1,97 @@
+"""The order database schema (SQLAlchemy Core); migrations create exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+STATUSES = "'PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED', 'DELIVERED'"
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("rejection", JSONB, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(f"status IN ({STATUSES})", name="order_status"),
+    # Newest-first listing, overall and per filter, with (created_at, id) as the cursor.
+    Index("orders_newest", text("created_at DESC"), text("id DESC")),
+    Index("orders_customer_newest", "customer_id", text("created_at DESC"), text("id DESC")),
+    Index("orders_status_newest", "status", text("created_at DESC"), text("id DESC")),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity BETWEEN 1 AND 1000", name="order_line_quantity"),
+)
+
+order_history = Table(
+    "order_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    # sha256 of the canonical request: a different body under the same key is refused.
+    Column("fingerprint", String(64), nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    # The response to replay; provisional (202 PENDING) until the first request completes.
+    Column("response_status", Integer, nullable=False),
+    Column("response_body", JSONB, nullable=False),
+    Column("completed", Boolean, nullable=False, server_default="false"),
+    # While the first request runs, repeats get 409; a crashed request's lease runs out.
+    Column("locked_until", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("order_id", Uuid, nullable=False, index=True),
+    Column("command", String(16), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("command IN ('reserve', 'release', 'commit')", name="outbox_command"),
+    # The reconciler scans only what is still to deliver.
+    Index("outbox_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL")),
+)

@@ -1,0 +1,1 @@
+"""Code both services use: configuration, database engine, errors, web plumbing, resilience."""

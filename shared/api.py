@@ -1,0 +1,58 @@
+"""OpenAPI document and browsable docs, generated from the marshmallow schemas by flask-smorest.
+
+Validation failures become ``RequestInvalid`` (400 ``VALIDATION_ERROR`` with per-field messages)
+instead of flask-smorest's default 422, so bad input looks the same on every endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+import flask_smorest
+import marshmallow as ma
+from flask import Flask
+from webargs.flaskparser import FlaskParser
+
+from shared.errors import RequestInvalid
+
+SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+
+
+class _Parser(FlaskParser):
+    def handle_error(
+        self, error: ma.ValidationError, req: Any, schema: ma.Schema, **kwargs: Any
+    ) -> NoReturn:
+        messages = error.messages
+        # webargs nests messages under the location ("json", "query", ...): flatten that level.
+        if isinstance(messages, dict) and len(messages) == 1:
+            (only,) = messages.values()
+            if isinstance(only, dict):
+                messages = only
+        raise RequestInvalid("the request is invalid", {"fields": messages})
+
+    def _handle_invalid_json_error(
+        self, error: json.JSONDecodeError | UnicodeDecodeError, req: Any, *a: Any, **k: Any
+    ) -> NoReturn:
+        raise RequestInvalid("the body is not valid JSON", {"fields": {"body": [str(error)]}})
+
+
+class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
+    """A flask-smorest blueprint whose validation errors use the unified error body."""
+
+    ARGUMENTS_PARSER = _Parser()
+
+
+def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
+    """Serve ``/openapi.json`` and the docs at ``/docs``."""
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        API_SPEC_OPTIONS={"info": {"description": description}},
+    )
+    return flask_smorest.Api(app)

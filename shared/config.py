@@ -1,0 +1,169 @@
+"""Settings for every process, read from the environment in this one place.
+
+Nothing else in the project reads ``os.environ``: the app factories, the reconciler, the tools and
+the tests all receive a frozen ``Settings``. The defaults run the system locally with ``make up``;
+production mode (``APP_ENV=production``) refuses the default secrets and keeps chaos off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Local development credentials: the throwaway cluster that ``make up`` provisions uses these.
+DEFAULT_ORDERS_DATABASE_URL = "postgresql+psycopg://orders:orders-dev@127.0.0.1:5433/orders"
+DEFAULT_INVENTORY_DATABASE_URL = (
+    "postgresql+psycopg://inventory:inventory-dev@127.0.0.1:5433/inventory"
+)
+DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, malformed or unsafe for the chosen environment."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of both services; see the configuration table in the README."""
+
+    app_env: str = "development"
+    orders_database_url: str = DEFAULT_ORDERS_DATABASE_URL
+    inventory_database_url: str = DEFAULT_INVENTORY_DATABASE_URL
+    db_pool_size: int = 10
+    db_pool_timeout_s: float = 5.0
+    inventory_url: str = "http://127.0.0.1:3002"
+    inventory_connect_timeout_s: float = 1.0
+    inventory_read_timeout_s: float = 5.0
+    inventory_retry_attempts: int = 3
+    inventory_backoff_base_s: float = 0.1
+    inventory_backoff_max_s: float = 2.0
+    order_reserve_deadline_s: float = 6.0
+    breaker_fail_max: int = 5
+    breaker_reset_timeout_s: float = 10.0
+    inventory_max_concurrency: int = 16
+    order_pending_ttl_s: float = 900.0
+    idempotency_ttl_s: float = 86400.0
+    idempotency_lease_s: float = 30.0
+    reconciler_interval_s: float = 1.0
+    reconciler_batch_size: int = 50
+    max_body_bytes: int = 64 * 1024
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+    chaos_enabled: bool = False
+    log_level: str = "INFO"
+    redis_url: str | None = None
+    order_bind: str = "127.0.0.1:3001"
+    inventory_bind: str = "127.0.0.1:3002"
+    web_workers: int = 2
+    web_threads: int = 8
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests and tools build variants this way)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+# Environment variable -> (field name, parser).
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+_VARIABLES: dict[str, tuple[str, type | object]] = {
+    "APP_ENV": ("app_env", str),
+    "ORDERS_DATABASE_URL": ("orders_database_url", str),
+    "INVENTORY_DATABASE_URL": ("inventory_database_url", str),
+    "DB_POOL_SIZE": ("db_pool_size", int),
+    "DB_POOL_TIMEOUT_S": ("db_pool_timeout_s", float),
+    "INVENTORY_URL": ("inventory_url", str),
+    "INVENTORY_CONNECT_TIMEOUT_S": ("inventory_connect_timeout_s", float),
+    "INVENTORY_READ_TIMEOUT_S": ("inventory_read_timeout_s", float),
+    "INVENTORY_RETRY_ATTEMPTS": ("inventory_retry_attempts", int),
+    "INVENTORY_BACKOFF_BASE_S": ("inventory_backoff_base_s", float),
+    "INVENTORY_BACKOFF_MAX_S": ("inventory_backoff_max_s", float),
+    "ORDER_RESERVE_DEADLINE_S": ("order_reserve_deadline_s", float),
+    "BREAKER_FAIL_MAX": ("breaker_fail_max", int),
+    "BREAKER_RESET_TIMEOUT_S": ("breaker_reset_timeout_s", float),
+    "INVENTORY_MAX_CONCURRENCY": ("inventory_max_concurrency", int),
+    "ORDER_PENDING_TTL_S": ("order_pending_ttl_s", float),
+    "IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", float),
+    "IDEMPOTENCY_LEASE_S": ("idempotency_lease_s", float),
+    "RECONCILER_INTERVAL_S": ("reconciler_interval_s", float),
+    "RECONCILER_BATCH_SIZE": ("reconciler_batch_size", int),
+    "MAX_BODY_BYTES": ("max_body_bytes", int),
+    "ADMIN_TOKEN": ("admin_token", str),
+    "CHAOS_ENABLED": ("chaos_enabled", _bool),
+    "LOG_LEVEL": ("log_level", str),
+    "REDIS_URL": ("redis_url", str),
+    "ORDER_BIND": ("order_bind", str),
+    "INVENTORY_BIND": ("inventory_bind", str),
+    "WEB_WORKERS": ("web_workers", int),
+    "WEB_THREADS": ("web_threads", int),
+}
+
+# Lower bounds that keep a typo from turning into a hang or a division by zero.
+_POSITIVE = {
+    "db_pool_size",
+    "db_pool_timeout_s",
+    "inventory_connect_timeout_s",
+    "inventory_read_timeout_s",
+    "inventory_retry_attempts",
+    "order_reserve_deadline_s",
+    "breaker_fail_max",
+    "breaker_reset_timeout_s",
+    "inventory_max_concurrency",
+    "order_pending_ttl_s",
+    "idempotency_ttl_s",
+    "idempotency_lease_s",
+    "reconciler_interval_s",
+    "reconciler_batch_size",
+    "max_body_bytes",
+    "web_workers",
+    "web_threads",
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build validated settings from ``environ`` (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for variable, (name, parse) in _VARIABLES.items():
+        raw = env.get(variable)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)  # type: ignore[operator]
+        except ValueError as exc:
+            raise ConfigError(f"{variable}: {exc}") from exc
+    settings = Settings(**values)  # type: ignore[arg-type]
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Refuse nonsense values, and defaults that are unsafe in production."""
+    for name in _POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if settings.app_env not in {"development", "test", "production"}:
+        raise ConfigError("APP_ENV must be development, test or production")
+    if not settings.is_production:
+        return
+    if settings.admin_token == DEFAULT_ADMIN_TOKEN or len(settings.admin_token) < 16:
+        raise ConfigError("production needs ADMIN_TOKEN set to a secret of 16+ characters")
+    for variable, url in (
+        ("ORDERS_DATABASE_URL", settings.orders_database_url),
+        ("INVENTORY_DATABASE_URL", settings.inventory_database_url),
+    ):
+        if url in {DEFAULT_ORDERS_DATABASE_URL, DEFAULT_INVENTORY_DATABASE_URL}:
+            raise ConfigError(f"production needs {variable} set (the default is a dev password)")
+    if settings.chaos_enabled:
+        raise ConfigError("CHAOS_ENABLED cannot be on in production")

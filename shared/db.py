@@ -1,0 +1,31 @@
+"""One SQLAlchemy engine per process, with explicit pool settings and no connection at import."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, text
+
+from shared.config import Settings
+
+
+def make_engine(url: str, settings: Settings, *, application_name: str) -> Engine:
+    """An engine on psycopg 3; connections are checked before use so a DB restart is survived."""
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": 3,
+            "application_name": application_name,
+            # A stuck statement must not hold a worker thread forever.
+            "options": "-c statement_timeout=10000 -c lock_timeout=5000",
+        },
+    )
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the database cannot answer a trivial query."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,0 +1,40 @@
+"""Typed errors of the domain and service layers, free of any HTTP knowledge.
+
+Each service maps these classes to a status and a machine-readable code in one place
+(``ERRORS`` in its web module); ``shared.web`` turns them into the unified error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every expected failure: a message for people, details for programs."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class RequestInvalid(DomainError):
+    """The request failed validation; ``details`` holds the messages per field."""
+
+
+class NotFound(DomainError):
+    """The addressed resource does not exist."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state of the resource."""
+
+
+class InvalidTransition(Conflict):
+    """A state change that the state machine does not allow."""
+
+    def __init__(self, entity: str, current: str, target: str) -> None:
+        super().__init__(
+            f"{entity} cannot go from {current} to {target}",
+            {"current_status": current, "requested_status": target},
+        )

@@ -1,0 +1,114 @@
+"""The plain HTTP adapter: one request per command, no retries (the resilience layer adds them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from shared.inventory.port import (
+    InventoryRefused,
+    InventoryReply,
+    InventoryUnavailable,
+    Line,
+    ReservationState,
+    UnavailableReason,
+)
+
+
+class ServerError(InventoryUnavailable):
+    """A 5xx or 429 answer; ``retry_after_s`` carries the server's Retry-After when it gave one."""
+
+    def __init__(self, status: int, retry_after_s: float | None) -> None:
+        super().__init__(UnavailableReason.SERVER_ERROR, f"HTTP {status}")
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class HttpInventory:
+    """Inventory over HTTP with pooled connections and per-call connect/read timeouts."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        pool_size: int = 16,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/api/v1"
+        self.connect_timeout_s = connect_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.session = session or requests.Session()
+        # One connection per thread that may call at once; more would only sit idle.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.extra_headers = dict(headers or {})
+
+    def reserve(
+        self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
+    ) -> InventoryReply:
+        body = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]}
+        return self._call("PUT", f"/reservations/{reservation_id}", body, timeout_s)
+
+    def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
+        return self._call("POST", f"/reservations/{reservation_id}/release", None, timeout_s)
+
+    def commit(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
+        return self._call("POST", f"/reservations/{reservation_id}/commit", None, timeout_s)
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None, timeout_s: float | None
+    ) -> InventoryReply:
+        read = self.read_timeout_s if timeout_s is None else min(self.read_timeout_s, timeout_s)
+        connect = min(self.connect_timeout_s, read)
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                json=body,
+                timeout=(connect, read),
+                headers=self.extra_headers | _request_headers(),
+            )
+        except requests.Timeout as exc:
+            raise InventoryUnavailable(UnavailableReason.TIMEOUT, str(exc)) from exc
+        except requests.RequestException as exc:
+            raise InventoryUnavailable(UnavailableReason.CONNECTION, str(exc)) from exc
+        return _reply(response)
+
+
+def _reply(response: requests.Response) -> InventoryReply:
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise ServerError(status, _retry_after(response.headers.get("Retry-After")))
+    try:
+        data = response.json()
+    except ValueError as exc:
+        raise ServerError(status, None) from exc
+    if status >= 400:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        raise InventoryRefused(status, error.get("code", "UNKNOWN"), error.get("message", ""))
+    return InventoryReply(ReservationState(data["status"]), list(data.get("shortages") or []))
+
+
+def _retry_after(raw: str | None) -> float | None:
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None  # an HTTP-date; the backoff schedule applies instead
+
+
+def _request_headers() -> dict[str, str]:
+    """Pass the current request id on, so one order can be followed across both services."""
+    try:
+        from flask import g, has_request_context
+    except ImportError:  # pragma: no cover - flask is always installed with the services
+        return {}
+    if has_request_context() and g.get("request_id"):
+        return {"X-Request-ID": g.request_id}
+    return {}

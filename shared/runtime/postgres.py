@@ -1,0 +1,183 @@
+"""A throwaway PostgreSQL cluster from the system's binaries, and per-service provisioning.
+
+``make up`` uses it when no database URLs are configured, and the test suite uses it when no Docker
+engine is reachable for testcontainers. PostgreSQL refuses to run as root, so as root the server
+runs as the ``postgres`` system user (created by Debian's ``postgresql`` package).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL binaries, and no way to install them here."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """One service's database: name, role and password."""
+
+    name: str
+    role: str
+    password: str
+
+    def url(self, host: str, port: int) -> str:
+        return f"postgresql+psycopg://{self.role}:{self.password}@{host}:{port}/{self.name}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_bindir(install: bool = True) -> Path:
+    """The directory of ``initdb`` and ``pg_ctl``; installs Debian's package as root if missing."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key)
+    if candidates:
+        return Path(candidates[-1])
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).resolve().parent
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+        return find_bindir(install=False)
+    raise PostgresUnavailable(
+        "PostgreSQL binaries not found. Install them (sudo apt-get install postgresql) "
+        "or set ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL to existing databases."
+    )
+
+
+def _version_key(path: str) -> int:
+    part = Path(path).parent.name
+    return int(part) if part.isdigit() else 0
+
+
+class LocalCluster:
+    """A cluster in ``root`` listening on 127.0.0.1:``port`` and a private socket directory."""
+
+    superuser = "postgres"
+
+    def __init__(self, root: Path, port: int, *, fast: bool = False) -> None:
+        self.root = root
+        self.port = port
+        self.data = root / "data"
+        self.sockets = root / "sockets"
+        self.logfile = root / "postgres.log"
+        # fsync off is for throwaway test clusters only: a crash may lose them, and that is fine.
+        self.fast = fast
+        self._bindir: Path | None = None
+
+    @property
+    def bindir(self) -> Path:
+        if self._bindir is None:
+            self._bindir = find_bindir()
+        return self._bindir
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.superuser, "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _own(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(self.superuser)
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+    def initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists() and self._accepts()
+
+    def _accepts(self) -> bool:
+        try:
+            with psycopg.connect(self.admin_conninfo(), connect_timeout=2):
+                return True
+        except psycopg.Error:
+            return False
+
+    def start(self) -> None:
+        """Create the cluster if needed and start it; does nothing if it already runs."""
+        self.bindir  # noqa: B018 - find or install the binaries before touching the disk
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._own(self.root)
+        self._own(self.sockets)
+        if not self.initialised():
+            self._own(self.data)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                self.superuser,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            )
+        if self.running():
+            return
+        options = [
+            f"-p {self.port}",
+            f"-k {self.sockets}",
+            "-c listen_addresses=127.0.0.1",
+            "-c max_connections=300",
+        ]
+        if self.fast:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.logfile),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(options),
+            "start",
+        )
+
+    def stop(self) -> None:
+        if self.initialised() and (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def admin_conninfo(self) -> str:
+        return f"host={self.sockets} port={self.port} user={self.superuser} dbname=postgres"
+
+
+def provision(admin_conninfo: str, databases: list[Database]) -> None:
+    """Create each role and its database; no role may connect to another's database."""
+    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+        for db in databases:
+            role, name = sql.Identifier(db.role), sql.Identifier(db.name)
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [db.role]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(db.password))
+            )
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [db.name]
+            ).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(name, role))
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(name))
+            conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(name, role))

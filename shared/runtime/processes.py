@@ -1,0 +1,86 @@
+"""Start, watch and stop the system's processes (used by ``make up`` and the end-to-end tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def gunicorn_command(service: str) -> list[str]:
+    """The command line of one service's gunicorn."""
+    package = {"orders": "order_service", "inventory": "inventory_service"}[service]
+    return [
+        str(BIN / "gunicorn"),
+        "-c",
+        str(ROOT / package / "gunicorn_conf.py"),
+        f"{package}.app:create_app()",
+    ]
+
+
+def start(command: Sequence[str], logfile: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start a process in its own session with its output appended to ``logfile``."""
+    logfile.parent.mkdir(parents=True, exist_ok=True)
+    with logfile.open("ab") as log:
+        return subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=ROOT,
+            start_new_session=True,
+        )
+
+
+def wait_ready(
+    url: str, *, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll ``url`` until it answers 200; fail early if ``process`` exits meanwhile."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} was ready")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)  # polling interval of a readiness probe, not a wait for a result
+    raise TimeoutError(f"{url} not ready after {timeout_s}s")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop(pid: int, *, timeout_s: float = 15.0) -> None:
+    """SIGTERM the process (gunicorn stops its workers gracefully), SIGKILL if it lingers."""
+    if not alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            # Reap it if it is our child, so it does not linger as a zombie.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            if not alive(pid):
+                return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)

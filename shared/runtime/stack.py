@@ -1,0 +1,185 @@
+"""Run the whole system locally: ``python -m shared.runtime.stack up|down|status``.
+
+``up`` provisions a local PostgreSQL when the database URLs are the defaults, migrates both
+databases, adds demo products, and starts both services (and the reconciler) in the background.
+Running it twice is harmless: what already runs is left alone. ``down`` stops what ``up`` started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from shared.config import (
+    DEFAULT_INVENTORY_DATABASE_URL,
+    DEFAULT_ORDERS_DATABASE_URL,
+    Settings,
+    load_settings,
+)
+from shared.runtime import processes
+from shared.runtime.postgres import Database, LocalCluster, provision
+
+RUN = processes.ROOT / ".run"
+DEMO_PRODUCTS = [
+    ("WIDGET-1", "Blue widget", 100),
+    ("GADGET-2", "Red gadget", 50),
+    ("GIZMO-3", "Green gizmo", 10),
+    ("DOOHICKEY-4", "Yellow doohickey", 3),
+]
+
+
+def local_databases() -> list[Database]:
+    """The default URLs' databases, which ``up`` creates in the local cluster."""
+    found = []
+    for raw in (DEFAULT_ORDERS_DATABASE_URL, DEFAULT_INVENTORY_DATABASE_URL):
+        url = make_url(raw)
+        assert url.database and url.username and url.password
+        found.append(Database(url.database, url.username, url.password))
+    return found
+
+
+def local_cluster() -> LocalCluster:
+    port = make_url(DEFAULT_ORDERS_DATABASE_URL).port or 5433
+    return LocalCluster(_cluster_root(), port)
+
+
+def _cluster_root() -> Path:
+    # As root the server runs as 'postgres', which must be able to reach the data directory;
+    # a checkout under a private home directory is not reachable, so use a temporary folder.
+    root = RUN / "postgres"
+    if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in root.parents if p.exists()):
+        return root
+    return Path(tempfile.gettempdir()) / "resilient-orders-postgres"
+
+
+def uses_local_database(settings: Settings) -> bool:
+    return (
+        settings.orders_database_url == DEFAULT_ORDERS_DATABASE_URL
+        and settings.inventory_database_url == DEFAULT_INVENTORY_DATABASE_URL
+    )
+
+
+def _pidfile(name: str) -> Path:
+    return RUN / f"{name}.pid"
+
+
+def _running(name: str) -> int | None:
+    try:
+        pid = int(_pidfile(name).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if processes.alive(pid) else None
+
+
+def _start(name: str, command: list[str], ready_url: str | None, env: dict[str, str]) -> None:
+    if _running(name):
+        print(f"  {name}: already running (pid {_running(name)})")
+        return
+    proc = processes.start(command, RUN / "logs" / f"{name}.log", env)
+    _pidfile(name).write_text(str(proc.pid))
+    if ready_url:
+        processes.wait_ready(ready_url, process=proc)
+    print(f"  {name}: started (pid {proc.pid}), log .run/logs/{name}.log")
+
+
+def seed(settings: Settings) -> None:
+    """Add the demo products that do not exist yet (never touches existing stock)."""
+    from functools import partial
+
+    from inventory_service import services
+    from inventory_service.domain import ProductExists
+    from inventory_service.repository import UnitOfWork
+    from shared.db import make_engine
+
+    engine = make_engine(settings.inventory_database_url, settings, application_name="seed")
+    try:
+        for sku, name, on_hand in DEMO_PRODUCTS:
+            with contextlib.suppress(ProductExists):
+                services.create_product(partial(UnitOfWork, engine), sku, name, on_hand)
+    finally:
+        engine.dispose()
+
+
+def up() -> None:
+    from shared.migrate import upgrade
+
+    settings = load_settings()
+    RUN.mkdir(exist_ok=True)
+    if uses_local_database(settings):
+        cluster = local_cluster()
+        print(f"PostgreSQL: local cluster in {cluster.root} on 127.0.0.1:{cluster.port}")
+        cluster.start()
+        provision(cluster.admin_conninfo(), local_databases())
+    else:
+        print("PostgreSQL: using ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL")
+    upgrade("orders", settings.orders_database_url)
+    upgrade("inventory", settings.inventory_database_url)
+    seed(settings)
+    print("Services:")
+    env = dict(os.environ)
+    env.setdefault("CHAOS_ENABLED", "true" if not settings.is_production else "false")
+    order_url = "http://" + settings.order_bind
+    inventory_url = "http://" + settings.inventory_bind
+    _start(
+        "inventory", processes.gunicorn_command("inventory"), inventory_url + "/health/ready", env
+    )
+    _start("orders", processes.gunicorn_command("orders"), order_url + "/health/ready", env)
+    _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
+    print(f"""
+Order service:     {order_url}   (API docs {order_url}/docs)
+Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
+
+Try it:
+  curl -s -X POST {order_url}/api/v1/orders -H 'Content-Type: application/json' \\
+       -H 'Idempotency-Key: demo-1' \\
+       -d '{{"customer_id": "c-1", "items": [{{"sku": "WIDGET-1", "quantity": 2}}]}}'
+  curl -s {inventory_url}/api/v1/products/WIDGET-1
+Stop everything with: make down""")
+
+
+def down() -> None:
+    for name in ("reconciler", "orders", "inventory"):
+        pid = _running(name)
+        if pid:
+            processes.stop(pid)
+            print(f"  {name}: stopped (pid {pid})")
+        _pidfile(name).unlink(missing_ok=True)
+    if uses_local_database(load_settings()):
+        cluster = local_cluster()
+        if cluster.initialised():
+            cluster.stop()
+            print("  PostgreSQL: stopped (data kept; `make clean` removes it)")
+
+
+def status() -> None:
+    for name in ("inventory", "orders", "reconciler"):
+        pid = _running(name)
+        print(f"  {name}: {f'running (pid {pid})' if pid else 'stopped'}")
+
+
+def dsn(service: str) -> None:
+    """Print a libpq URL for psql."""
+    settings = load_settings()
+    url = settings.orders_database_url if service == "orders" else settings.inventory_database_url
+    print(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["up", "down", "status", "dsn"])
+    parser.add_argument("service", nargs="?", choices=["orders", "inventory"], default="orders")
+    args = parser.parse_args()
+    if args.action == "dsn":
+        dsn(args.service)
+    else:
+        {"up": up, "down": down, "status": status}[args.action]()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Web plumbing both services share: request ids, the unified error body, access logs.
+
+Every error leaves as ``{"error": {"code", "message", "details", "request_id"}}``; the mapping from
+exception class to status and code is given by each service, so it lives in one place per service.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import DomainError
+
+ErrorMap = Mapping[type[DomainError], tuple[int, str]]
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+access_log = logging.getLogger("access")
+log = logging.getLogger(__name__)
+
+
+def request_id() -> str:
+    """The id of the current request: the caller's ``X-Request-ID`` when valid, else a new one."""
+    rid: str | None = g.get("request_id")
+    if rid is None:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        rid = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = rid
+    return rid
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The unified error body."""
+    body = {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": dict(details or {}),
+            "request_id": request_id(),
+        }
+    }
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def init_web(app: Flask, errors: ErrorMap) -> None:
+    """Install request ids, JSON-only bodies, the error handlers and the access log."""
+
+    @app.before_request
+    def _start() -> Response | None:
+        g.started = time.perf_counter()
+        request_id()
+        # A body that is not JSON would otherwise look like "every field is missing".
+        has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
+        if has_body and not request.is_json:
+            return error_response(
+                415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"
+            )
+        return None
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = request_id()
+        rule = request.url_rule.rule if request.url_rule else "<unmatched>"
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": rule,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
+                "request_id": request_id(),
+            },
+        )
+        return response
+
+    def domain_error(exc: DomainError) -> Response:
+        for cls in type(exc).__mro__:
+            if cls in errors:
+                status, code = errors[cls]
+                retry_after = getattr(exc, "retry_after_s", None)
+                headers = {"Retry-After": str(retry_after)} if retry_after else None
+                return error_response(status, code, exc.message, exc.details, headers)
+        log.exception("unmapped domain error", exc_info=exc)
+        return error_response(500, "INTERNAL_ERROR", "unexpected error")
+
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status, f"HTTP_{status}")
+        return error_response(status, code, exc.description or code.lower())
+
+    def database_down(exc: Exception) -> Response:
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return error_response(
+            503,
+            "DATABASE_UNAVAILABLE",
+            "the database is unreachable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "INTERNAL_ERROR", "unexpected error")
+
+    app.register_error_handler(DomainError, domain_error)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(OperationalError, database_down)
+    app.register_error_handler(PoolTimeout, database_down)
+    app.register_error_handler(Exception, unexpected)

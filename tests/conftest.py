@@ -1,0 +1,135 @@
+"""Shared fixtures: one real PostgreSQL per test session, each test starting from empty tables.
+
+PostgreSQL comes from testcontainers when a Docker engine answers, otherwise from a throwaway
+cluster started from the system's binaries. Never SQLite, never a mocked database.
+"""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from shared.config import Settings
+from shared.db import make_engine
+from shared.migrate import upgrade
+from shared.runtime.postgres import Database, LocalCluster, free_port, provision
+
+ORDERS_DB = Database("orders_test", "orders_test", "orders-test-pw")
+INVENTORY_DB = Database("inventory_test", "inventory_test", "inventory-test-pw")
+
+
+@dataclass(frozen=True)
+class Postgres:
+    admin_conninfo: str
+    host: str
+    port: int
+
+
+def _docker_available() -> bool:
+    import docker
+
+    # docker-py leaks its socket when the engine is missing; collect it here, where the
+    # ResourceWarning is expected, instead of inside whichever test runs the garbage collector.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            client = docker.from_env(timeout=2)
+        except Exception:  # no client configuration, socket or engine: none is reachable
+            return False
+        finally:
+            gc.collect()
+    try:
+        return bool(client.ping())
+    except Exception:  # an engine that does not answer is as good as none
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    if _docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as pg:
+            host, port = pg.get_container_host_ip(), int(pg.get_exposed_port(5432))
+            yield Postgres(
+                f"host={host} port={port} user={pg.username} password={pg.password} "
+                f"dbname={pg.dbname}",
+                host,
+                port,
+            )
+        return
+    root = Path(tempfile.mkdtemp(prefix="orders-test-pg-"))
+    root.chmod(0o755)  # the server may run as 'postgres' and must reach its data directory
+    cluster = LocalCluster(root, free_port(), fast=True)
+    cluster.start()
+    try:
+        yield Postgres(cluster.admin_conninfo(), "127.0.0.1", cluster.port)
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(postgres: Postgres) -> Settings:
+    """Settings of the test system, migrated databases included."""
+    provision(postgres.admin_conninfo, [ORDERS_DB, INVENTORY_DB])
+    result = Settings(
+        app_env="test",
+        orders_database_url=ORDERS_DB.url(postgres.host, postgres.port),
+        inventory_database_url=INVENTORY_DB.url(postgres.host, postgres.port),
+        log_level="WARNING",
+    )
+    upgrade("orders", result.orders_database_url)
+    upgrade("inventory", result.inventory_database_url)
+    return result
+
+
+def _truncate(engine: Engine) -> None:
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def _orders_engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.orders_database_url, settings, application_name="tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _inventory_engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.inventory_database_url, settings, application_name="tests")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def orders_engine(_orders_engine: Engine) -> Iterator[Engine]:
+    """The order database, emptied after the test."""
+    yield _orders_engine
+    _truncate(_orders_engine)
+
+
+@pytest.fixture
+def inventory_engine(_inventory_engine: Engine) -> Iterator[Engine]:
+    """The inventory database, emptied after the test."""
+    yield _inventory_engine
+    _truncate(_inventory_engine)

@@ -1,0 +1,190 @@
+"""An in-memory unit of work for the order service layer, with the real repositories' rules."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from order_service.delivery import Deliverer
+from order_service.domain import CommandKind, Order, OrderStatus
+from order_service.repository import OutboxCommand, StoredKey
+from order_service.services import OrderContext
+from tests.fakes.inventory import FakeInventory
+
+
+@dataclass
+class Store:
+    orders: dict[uuid.UUID, Order] = field(default_factory=dict)
+    keys: dict[str, tuple[StoredKey, datetime]] = field(default_factory=dict)
+    outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+class FakeOrders:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, order: Order) -> None:
+        order.new_history.clear()
+        self.store.orders[order.id] = copy.deepcopy(order)
+
+    save = add
+
+    def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:
+        found = self.store.orders.get(order_id)
+        return copy.deepcopy(found) if found else None
+
+    def page(
+        self,
+        *,
+        status: str | None,
+        customer_id: str | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]:
+        rows = sorted(self.store.orders.values(), key=lambda o: (o.created_at, o.id), reverse=True)
+        rows = [
+            o
+            for o in rows
+            if (not status or o.status == status)
+            and (not customer_id or o.customer_id == customer_id)
+            and (before is None or (o.created_at, o.id) < before)
+        ]
+        return copy.deepcopy(rows[:limit])
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
+        return [
+            o.id
+            for o in self.store.orders.values()
+            if o.status is OrderStatus.PENDING and o.created_at < older_than
+        ][:limit]
+
+
+class FakeKeys:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        order_id: uuid.UUID,
+        response: tuple[int, dict[str, Any]],
+        *,
+        now: datetime,
+        locked_until: datetime,
+        expires_at: datetime,
+    ) -> StoredKey | None:
+        if key in self.store.keys and self.store.keys[key][1] >= now:
+            return self.store.keys[key][0]
+        self.store.keys[key] = (
+            StoredKey(fingerprint, order_id, response[0], response[1], False, locked_until),
+            expires_at,
+        )
+        return None
+
+    def complete(self, key: str, response: tuple[int, dict[str, Any]]) -> None:
+        stored, expires = self.store.keys[key]
+        self.store.keys[key] = (
+            replace(stored, response_status=response[0], response_body=response[1], completed=True),
+            expires,
+        )
+
+    def purge_expired(self, now: datetime) -> int:
+        expired = [k for k, (_, exp) in self.store.keys.items() if exp < now]
+        for k in expired:
+            del self.store.keys[k]
+        return len(expired)
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(
+        self,
+        order_id: uuid.UUID,
+        kind: CommandKind,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        not_before: datetime,
+    ) -> OutboxCommand:
+        command = OutboxCommand(next(self.store.ids), order_id, kind, payload)
+        self.store.outbox[command.id] = {
+            "command": command,
+            "next": not_before,
+            "delivered": None,
+            "error": None,
+        }
+        return command
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxCommand]:
+        due = [r for r in self.store.outbox.values() if r["delivered"] is None and r["next"] <= now]
+        for row in due[:limit]:
+            row["next"] = lease_until
+        return [row["command"] for row in due[:limit]]
+
+    def delivered(self, command_id: int, now: datetime) -> None:
+        self.store.outbox[command_id]["delivered"] = now
+
+    def failed(self, command_id: int, error: str, retry_at: datetime) -> None:
+        row = self.store.outbox[command_id]
+        row["error"], row["next"] = error, retry_at
+        row["command"] = replace(row["command"], attempts=row["command"].attempts + 1)
+
+    def undelivered_count(self) -> int:
+        return sum(1 for r in self.store.outbox.values() if r["delivered"] is None)
+
+
+class FakeUnitOfWork:
+    """Changes become visible on commit only, like a real transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.committed = store
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self.working = copy.deepcopy(self.committed)
+        self.orders = FakeOrders(self.working)
+        self.keys = FakeKeys(self.working)
+        self.outbox = FakeOutbox(self.working)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.committed.__dict__.update(self.working.__dict__)
+        self.working = copy.deepcopy(self.committed)
+        self.orders.store = self.keys.store = self.outbox.store = self.working
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def fake_context(inventory: FakeInventory | None = None) -> tuple[OrderContext, Store, Clock]:
+    store, clock = Store(), Clock()
+    deliverer = Deliverer(
+        uow=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type, return-value]
+        inventory=inventory or FakeInventory(),
+        clock=clock,
+    )
+    ctx = OrderContext(
+        uow=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type, return-value]
+        deliverer=deliverer,
+    )
+    return ctx, store, clock

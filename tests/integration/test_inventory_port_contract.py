@@ -1,0 +1,95 @@
+"""One contract, two implementations: the fake used by fast tests must behave like the real thing.
+
+The real side is the HTTP adapter talking to the inventory app served on 127.0.0.1 with a real
+database behind it.
+"""
+
+import threading
+from functools import partial
+
+import pytest
+from werkzeug.serving import make_server
+
+from inventory_service import services as stock_services
+from inventory_service.app import create_app
+from inventory_service.repository import UnitOfWork
+from shared.inventory import InventoryRefused, Line, ReservationState
+from shared.inventory.http import HttpInventory
+from tests.fakes.inventory import FakeInventory
+
+
+@pytest.fixture
+def served_inventory(settings, inventory_engine):
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture(params=["fake", "http"])
+def port(request):
+    """An inventory port holding product A with 5 units."""
+    if request.param == "fake":
+        yield FakeInventory(stock={"A": 5})
+        return
+    url = request.getfixturevalue("served_inventory")
+    engine = request.getfixturevalue("inventory_engine")
+    stock_services.create_product(partial(UnitOfWork, engine), "A", "a", 5)
+    client = HttpInventory(url, connect_timeout_s=1, read_timeout_s=5)
+    yield client
+    client.session.close()
+
+
+def test_reserve_within_stock_is_reserved_and_repeatable(port):
+    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RESERVED
+    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RESERVED
+
+
+def test_reserve_beyond_stock_is_rejected_with_shortages(port):
+    reply = port.reserve("r1", [Line("A", 6)])
+
+    assert reply.state is ReservationState.REJECTED
+    assert reply.shortages == [
+        {"sku": "A", "requested": 6, "available": 5, "reason": "insufficient_stock"}
+    ]
+
+
+def test_an_unknown_sku_is_rejected_as_unknown(port):
+    reply = port.reserve("r1", [Line("NOPE", 1)])
+
+    assert reply.state is ReservationState.REJECTED
+    assert reply.shortages[0]["reason"] == "unknown_sku"
+
+
+def test_the_same_id_with_other_lines_is_refused(port):
+    port.reserve("r1", [Line("A", 2)])
+
+    with pytest.raises(InventoryRefused) as refused:
+        port.reserve("r1", [Line("A", 3)])
+    assert (refused.value.status, refused.value.code) == (422, "RESERVATION_MISMATCH")
+
+
+def test_release_before_reserve_makes_the_reserve_a_no_op(port):
+    assert port.release("r1").state is ReservationState.RELEASED
+    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RELEASED
+    assert port.reserve("r2", [Line("A", 5)]).state is ReservationState.RESERVED
+
+
+def test_commit_is_idempotent_and_final(port):
+    port.reserve("r1", [Line("A", 2)])
+
+    assert port.commit("r1").state is ReservationState.COMMITTED
+    assert port.commit("r1").state is ReservationState.COMMITTED
+    with pytest.raises(InventoryRefused) as refused:
+        port.release("r1")
+    assert refused.value.code == "INVALID_TRANSITION"
+
+
+def test_commit_of_an_unknown_reservation_is_refused_as_not_found(port):
+    with pytest.raises(InventoryRefused) as refused:
+        port.commit("nope")
+    assert refused.value.status == 404

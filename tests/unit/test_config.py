@@ -1,0 +1,63 @@
+import pytest
+
+from shared.config import ConfigError, load_settings
+
+SAFE_PRODUCTION = {
+    "APP_ENV": "production",
+    "ADMIN_TOKEN": "a-long-enough-secret-token",
+    "ORDERS_DATABASE_URL": "postgresql+psycopg://o:secret@db/orders",
+    "INVENTORY_DATABASE_URL": "postgresql+psycopg://i:secret@db/inventory",
+}
+
+
+def test_defaults_run_locally_with_the_design_values():
+    settings = load_settings({})
+
+    assert settings.inventory_read_timeout_s == 5.0
+    assert settings.inventory_retry_attempts == 3
+    assert settings.order_reserve_deadline_s == 6.0
+    assert (settings.breaker_fail_max, settings.breaker_reset_timeout_s) == (5, 10.0)
+    assert settings.inventory_max_concurrency == 16
+    assert settings.chaos_enabled is False
+
+
+def test_values_come_from_the_environment_with_their_types():
+    settings = load_settings(
+        {"INVENTORY_READ_TIMEOUT_S": "2.5", "CHAOS_ENABLED": "yes", "BREAKER_FAIL_MAX": "7"}
+    )
+
+    assert (settings.inventory_read_timeout_s, settings.chaos_enabled) == (2.5, True)
+    assert settings.breaker_fail_max == 7
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"BREAKER_FAIL_MAX": "many"},
+        {"CHAOS_ENABLED": "perhaps"},
+        {"INVENTORY_READ_TIMEOUT_S": "0"},
+        {"APP_ENV": "staging"},
+    ],
+)
+def test_malformed_or_unsafe_values_are_refused_with_the_variable_named(env):
+    with pytest.raises(ConfigError):
+        load_settings(env)
+
+
+def test_production_accepts_real_secrets():
+    assert load_settings(SAFE_PRODUCTION).is_production
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"ADMIN_TOKEN": ""},
+        {"ADMIN_TOKEN": "short"},
+        {"ORDERS_DATABASE_URL": ""},
+        {"INVENTORY_DATABASE_URL": ""},
+        {"CHAOS_ENABLED": "true"},
+    ],
+)
+def test_production_refuses_default_secrets_and_chaos(override):
+    with pytest.raises(ConfigError):
+        load_settings({**SAFE_PRODUCTION, **override})

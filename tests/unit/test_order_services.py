@@ -1,0 +1,195 @@
+"""The order use cases on in-memory fakes: fast, and every branch of the placement logic."""
+
+import uuid
+
+import pytest
+
+from order_service import services
+from order_service.domain import IdempotencyKeyReused, OrderNotFound, OrderStatus, RequestInProgress
+from shared.errors import InvalidTransition
+from shared.inventory import ReservationState, UnavailableReason
+from tests.fakes.inventory import FakeInventory
+from tests.fakes.orders import fake_context
+
+LINES = [("A", 2)]
+
+
+def place(ctx, lines=LINES, key=None, customer="c-1"):
+    return services.place_order(ctx, customer, lines, key, "req-1")
+
+
+def test_an_order_with_stock_is_confirmed_at_once_and_its_command_delivered():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, store, _ = fake_context(inventory)
+
+    placed = place(ctx)
+
+    assert (placed.status, placed.body["status"]) == (201, "CONFIRMED")
+    assert inventory.stock["A"] == 3
+    assert all(row["delivered"] for row in store.outbox.values())
+
+
+def test_an_order_without_enough_stock_is_rejected_with_the_shortages():
+    ctx, _store, _ = fake_context(FakeInventory(stock={"A": 1}))
+
+    placed = place(ctx)
+
+    assert placed.status == 422
+    error = placed.body["error"]
+    assert error["code"] == "INSUFFICIENT_STOCK"
+    assert error["details"]["status"] == "REJECTED"
+    assert error["details"]["shortages"][0] == {
+        "sku": "A",
+        "requested": 2,
+        "available": 1,
+        "reason": "insufficient_stock",
+    }
+
+
+def test_an_unknown_sku_is_rejected_with_its_own_code():
+    ctx, _, _ = fake_context(FakeInventory(stock={}))
+
+    assert place(ctx).body["error"]["code"] == "UNKNOWN_SKU"
+
+
+@pytest.mark.parametrize("reason", list(UnavailableReason))
+def test_when_inventory_gives_no_answer_the_order_is_pending_and_its_command_kept(reason):
+    ctx, store, _ = fake_context(FakeInventory(stock={"A": 5}, down=reason))
+
+    placed = place(ctx)
+
+    assert (placed.status, placed.body["status"]) == (202, "PENDING")
+    assert placed.body["links"]["self"] in placed.body["message"]
+    (row,) = store.outbox.values()
+    assert row["delivered"] is None and row["error"]
+
+
+def test_the_same_key_and_body_replays_the_first_answer_without_a_second_order():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, store, _ = fake_context(inventory)
+    first = place(ctx, key="k-1")
+
+    again = place(ctx, key="k-1")
+
+    assert again.replayed and not first.replayed
+    assert (again.status, again.body) == (first.status, first.body)
+    assert len(store.orders) == 1 and inventory.stock["A"] == 3
+
+
+def test_the_same_key_with_another_body_is_refused():
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}))
+    place(ctx, key="k-1")
+
+    with pytest.raises(IdempotencyKeyReused):
+        place(ctx, lines=[("A", 3)], key="k-1")
+
+
+def test_the_same_key_while_the_first_request_runs_is_in_progress():
+    ctx, _store, clock = fake_context(FakeInventory(stock={"A": 5}))
+    # The first request claimed the key and has not completed it yet.
+    with ctx.uow() as tx:
+        tx.keys.claim(
+            "k-1",
+            services.fingerprint("c-1", LINES),
+            uuid.uuid4(),
+            (202, {}),
+            now=clock(),
+            locked_until=clock.now.replace(year=2027),
+            expires_at=clock.now.replace(year=2027),
+        )
+        tx.commit()
+
+    with pytest.raises(RequestInProgress) as busy:
+        place(ctx, key="k-1")
+    assert 1 <= busy.value.retry_after_s <= 5
+
+
+def test_a_crashed_first_request_is_replayed_as_pending_once_its_lease_ran_out():
+    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT))
+    first = place(ctx, key="k-1")
+    # Simulate the crash: the key was never completed.
+    key, expires = store.keys["k-1"]
+    store.keys["k-1"] = (key.__class__(**{**key.__dict__, "completed": False}), expires)
+    clock.advance(ctx.key_lease_s + 1)
+
+    again = place(ctx, key="k-1")
+
+    assert again.replayed and again.status == 202
+    assert again.body["id"] == first.body["id"]
+
+
+def test_an_expired_key_places_a_new_order():
+    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}))
+    place(ctx, key="k-1")
+    clock.advance(ctx.key_ttl_s + 1)
+
+    again = place(ctx, key="k-1")
+
+    assert not again.replayed and len(store.orders) == 2
+
+
+def test_cancelling_a_confirmed_order_releases_its_stock():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, _, _ = fake_context(inventory)
+    order_id = place(ctx).body["id"]
+
+    cancelled = services.cancel_order(ctx, uuid.UUID(order_id))
+
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert inventory.stock["A"] == 5
+    assert inventory.reservations[order_id][0] is ReservationState.RELEASED
+
+
+def test_shipping_commits_the_reservation():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, _, _ = fake_context(inventory)
+    order_id = place(ctx).body["id"]
+
+    shipped = services.ship_order(ctx, uuid.UUID(order_id))
+
+    assert shipped.status is OrderStatus.SHIPPED
+    assert inventory.reservations[order_id][0] is ReservationState.COMMITTED
+
+
+def test_cancel_and_ship_succeed_while_inventory_is_away_and_their_commands_wait():
+    inventory = FakeInventory(stock={"A": 9})
+    ctx, store, _ = fake_context(inventory)
+
+    first = uuid.UUID(place(ctx).body["id"])
+    second = uuid.UUID(place(ctx).body["id"])
+    inventory.down = UnavailableReason.CONNECTION
+
+    assert services.cancel_order(ctx, first).status is OrderStatus.CANCELLED
+    assert services.ship_order(ctx, second).status is OrderStatus.SHIPPED
+    waiting = [r["command"].kind.value for r in store.outbox.values() if r["delivered"] is None]
+    assert waiting == ["release", "commit"]
+
+
+def test_an_illegal_transition_is_refused():
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 1}))
+
+    rejected = uuid.UUID(place(ctx).body["error"]["details"]["order_id"])
+
+    with pytest.raises(InvalidTransition):
+        services.ship_order(ctx, rejected)
+
+
+def test_an_unknown_order_is_not_found():
+    ctx, _, _ = fake_context()
+
+    with pytest.raises(OrderNotFound):
+        services.get_order(ctx, uuid.uuid4())
+
+
+def test_listing_is_newest_first_and_pages_with_a_cursor():
+    ctx, _, clock = fake_context(FakeInventory(stock={"A": 100}))
+    ids = []
+    for _ in range(5):
+        ids.append(place(ctx).body["id"])
+        clock.advance(1)
+
+    page1, position = services.list_orders(ctx, status=None, customer_id=None, before=None, limit=3)
+    page2, end = services.list_orders(ctx, status=None, customer_id=None, before=position, limit=3)
+
+    assert [str(o.id) for o in page1 + page2] == ids[::-1]
+    assert end is None
