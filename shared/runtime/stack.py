@@ -106,9 +106,16 @@ def seed(settings: Settings) -> None:
         engine.dispose()
 
 
-def up() -> None:
+def prepare(settings: Settings) -> None:
+    """Migrate both databases and add the demo products (containers run this once)."""
     from shared.migrate import upgrade
 
+    upgrade("orders", settings.orders_database_url)
+    upgrade("inventory", settings.inventory_database_url)
+    seed(settings)
+
+
+def up() -> None:
     settings = load_settings()
     RUN.mkdir(exist_ok=True)
     if uses_local_database(settings):
@@ -118,9 +125,7 @@ def up() -> None:
         provision(cluster.admin_conninfo(), local_databases())
     else:
         print("PostgreSQL: using ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL")
-    upgrade("orders", settings.orders_database_url)
-    upgrade("inventory", settings.inventory_database_url)
-    seed(settings)
+    prepare(settings)
     print("Services:")
     env = dict(os.environ)
     env.setdefault("CHAOS_ENABLED", "true" if not settings.is_production else "false")
@@ -172,11 +177,13 @@ def dsn(service: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", choices=["up", "down", "status", "dsn"])
+    parser.add_argument("action", choices=["up", "down", "status", "prepare", "dsn"])
     parser.add_argument("service", nargs="?", choices=["orders", "inventory"], default="orders")
     args = parser.parse_args()
     if args.action == "dsn":
         dsn(args.service)
+    elif args.action == "prepare":
+        prepare(load_settings())
     else:
         {"up": up, "down": down, "status": status}[args.action]()
 

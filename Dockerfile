@@ -1,0 +1,17 @@
+# One image for both services and the reconciler; the command picks the process.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml ./
+COPY shared ./shared
+COPY order_service ./order_service
+COPY inventory_service ./inventory_service
+COPY chaos ./chaos
+RUN pip install -e . && useradd --system --uid 10001 --no-create-home app
+
+USER app
+EXPOSE 3001 3002
+# Overridden per service in docker-compose.yml.
+CMD ["gunicorn", "-c", "order_service/gunicorn_conf.py", "order_service.app:create_app()"]

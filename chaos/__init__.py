@@ -1,0 +1,1 @@
+"""Fault injection ("gremlins") for the inventory service."""

@@ -1,0 +1,94 @@
+"""The order flow through real gunicorn processes over HTTP, stock checked in the inventory API."""
+
+import uuid
+
+
+def test_an_order_is_confirmed_and_reserves_stock(live):
+    live.create_product("E2E-A", 10)
+
+    response = live.place("c-1", [("E2E-A", 3)])
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "CONFIRMED"
+    assert response.headers["Location"] == f"/api/v1/orders/{response.json()['id']}"
+    assert (live.product("E2E-A")["reserved"], live.product("E2E-A")["available"]) == (3, 7)
+
+
+def test_cancel_releases_and_ship_deducts_for_good(live):
+    live.create_product("E2E-A", 10)
+    cancelled = live.place("c-1", [("E2E-A", 2)]).json()["id"]
+    shipped = live.place("c-1", [("E2E-A", 5)]).json()["id"]
+
+    assert live.act(cancelled, "cancel").json()["status"] == "CANCELLED"
+    assert live.act(shipped, "ship").json()["status"] == "SHIPPED"
+    assert live.act(shipped, "deliver").json()["status"] == "DELIVERED"
+
+    product = live.product("E2E-A")
+    assert (product["on_hand"], product["reserved"]) == (5, 0)
+    history = [h["status"] for h in live.order(shipped)["history"]]
+    assert history == ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"]
+
+
+def test_not_enough_stock_is_a_422_and_the_order_is_rejected(live):
+    live.create_product("E2E-A", 1)
+
+    response = live.place("c-1", [("E2E-A", 2)])
+
+    error = response.json()["error"]
+    assert (response.status_code, error["code"]) == (422, "INSUFFICIENT_STOCK")
+    assert error["details"]["shortages"] == [
+        {"sku": "E2E-A", "requested": 2, "available": 1, "reason": "insufficient_stock"}
+    ]
+    assert live.order(error["details"]["order_id"])["status"] == "REJECTED"
+    assert live.product("E2E-A")["reserved"] == 0
+
+
+def test_a_retried_request_with_the_same_key_replays_the_first_answer(live):
+    live.create_product("E2E-A", 10)
+    first = live.place("c-1", [("E2E-A", 1)], key="retry-me")
+
+    again = live.place("c-1", [("E2E-A", 1)], key="retry-me")
+    other = live.place("c-1", [("E2E-A", 2)], key="retry-me")
+
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert live.product("E2E-A")["reserved"] == 1
+
+
+def test_an_illegal_transition_is_a_409(live):
+    live.create_product("E2E-A", 10)
+    order_id = live.place("c-1", [("E2E-A", 1)]).json()["id"]
+    live.act(order_id, "cancel")
+
+    response = live.act(order_id, "ship")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "INVALID_TRANSITION")
+
+
+def test_an_unknown_order_is_a_404(live):
+    response = live.act(str(uuid.uuid4()), "cancel")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+
+def test_orders_list_newest_first_with_a_cursor_and_filters(live):
+    live.create_product("E2E-A", 100)
+    ids = [live.place(f"c-{i % 2}", [("E2E-A", 1)]).json()["id"] for i in range(5)]
+
+    first = live.http.get(f"{live.orders}/orders", params={"limit": 2}).json()
+    second = live.http.get(
+        f"{live.orders}/orders", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    mine = live.http.get(f"{live.orders}/orders", params={"customer_id": "c-1"}).json()
+
+    assert [o["id"] for o in first["items"] + second["items"]] == ids[::-1][:4]
+    assert [o["id"] for o in mine["items"]] == [ids[3], ids[1]]
+    assert mine["next_cursor"] is None
+
+
+def test_health_reports_ready_with_the_database_up(live):
+    for base in (live.orders, live.inventory):
+        root = base.removesuffix("/api/v1")
+        assert live.http.get(f"{root}/health/live").json() == {"status": "ok"}
+        assert live.http.get(f"{root}/health/ready").status_code == 200
