@@ -18,7 +18,10 @@ from shared.db import make_engine
 from shared.health import health_blueprint
 from shared.inventory import InventoryPort
 from shared.inventory.http import HttpInventory
+from shared.inventory.resilient import ResilientInventory, build_breaker_storage
 from shared.logs import configure_logging
+from shared.resilience.breaker import Breaker
+from shared.resilience.bulkhead import Bulkhead
 from shared.web import init_web
 
 
@@ -26,19 +29,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_inventory(settings: Settings) -> HttpInventory:
-    """The inventory adapter for one process."""
-    return HttpInventory(
+def build_inventory(settings: Settings) -> ResilientInventory:
+    """The inventory client of one process: timeouts, retries, breaker and bulkhead."""
+    http = HttpInventory(
         settings.inventory_url,
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
-        pool_size=max(settings.web_threads, settings.inventory_max_concurrency),
+        pool_size=settings.inventory_max_concurrency,
+    )
+    breaker = Breaker(
+        "inventory",
+        fail_max=settings.breaker_fail_max,
+        reset_timeout_s=settings.breaker_reset_timeout_s,
+        storage=build_breaker_storage(settings.redis_url, "inventory"),  # type: ignore[arg-type]
+    )
+    return ResilientInventory(
+        http,
+        breaker=breaker,
+        bulkhead=Bulkhead(settings.inventory_max_concurrency),
+        attempts=settings.inventory_retry_attempts,
+        deadline_s=settings.order_reserve_deadline_s,
+        backoff_base_s=settings.inventory_backoff_base_s,
+        backoff_max_s=settings.inventory_backoff_max_s,
     )
 
 
 def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) -> OrderContext:
     """The service-layer context shared by the web app and the reconciler."""
-    deliverer = Deliverer(uow=partial(UnitOfWork, engine), inventory=inventory, clock=utcnow)
+    deliverer = Deliverer(
+        uow=partial(UnitOfWork, engine),
+        inventory=inventory,
+        clock=utcnow,
+        retry_base_s=settings.outbox_retry_base_s,
+        retry_max_s=settings.outbox_retry_max_s,
+    )
     return OrderContext(
         uow=partial(UnitOfWork, engine),
         deliverer=deliverer,
@@ -63,6 +87,7 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
 
     smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")
     smorest.register_blueprint(api)
-    app.register_blueprint(health_blueprint(engine))
+    downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}
+    app.register_blueprint(health_blueprint(engine, downstream))
     init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
     return app

@@ -46,6 +46,8 @@ class Settings:
     order_pending_ttl_s: float = 900.0
     idempotency_ttl_s: float = 86400.0
     idempotency_lease_s: float = 30.0
+    outbox_retry_base_s: float = 0.5
+    outbox_retry_max_s: float = 30.0
     reconciler_interval_s: float = 1.0
     reconciler_batch_size: int = 50
     max_body_bytes: int = 64 * 1024
@@ -96,6 +98,8 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "ORDER_PENDING_TTL_S": ("order_pending_ttl_s", float),
     "IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", float),
     "IDEMPOTENCY_LEASE_S": ("idempotency_lease_s", float),
+    "OUTBOX_RETRY_BASE_S": ("outbox_retry_base_s", float),
+    "OUTBOX_RETRY_MAX_S": ("outbox_retry_max_s", float),
     "RECONCILER_INTERVAL_S": ("reconciler_interval_s", float),
     "RECONCILER_BATCH_SIZE": ("reconciler_batch_size", int),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
@@ -124,6 +128,8 @@ _POSITIVE = {
     "idempotency_ttl_s",
     "idempotency_lease_s",
     "reconciler_interval_s",
+    "outbox_retry_base_s",
+    "outbox_retry_max_s",
     "reconciler_batch_size",
     "max_body_bytes",
     "web_workers",

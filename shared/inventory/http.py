@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
+from flask import g, has_request_context
 from requests.adapters import HTTPAdapter
 
 from shared.inventory.port import (
@@ -62,6 +63,14 @@ class HttpInventory:
     def commit(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
         return self._call("POST", f"/reservations/{reservation_id}/commit", None, timeout_s)
 
+    def ping(self) -> bool:
+        """Does inventory answer its liveness probe within a second?"""
+        try:
+            health = self.base_url.removesuffix("/api/v1") + "/health/live"
+            return self.session.get(health, timeout=(0.5, 1.0)).status_code == 200
+        except requests.RequestException:
+            return False
+
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None, timeout_s: float | None
     ) -> InventoryReply:
@@ -105,10 +114,6 @@ def _retry_after(raw: str | None) -> float | None:
 
 def _request_headers() -> dict[str, str]:
     """Pass the current request id on, so one order can be followed across both services."""
-    try:
-        from flask import g, has_request_context
-    except ImportError:  # pragma: no cover - flask is always installed with the services
-        return {}
     if has_request_context() and g.get("request_id"):
         return {"X-Request-ID": g.request_id}
     return {}

@@ -1,0 +1,182 @@
+"""The design's invariants, checked from outside after a run once the reconciler has drained.
+
+This is an auditor: it reads both databases (the services themselves never do). Each check
+returns human-readable violations; an empty list means the invariant holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, text
+
+# Which reservation states each final order state may have (None: no reservation at all).
+AGREES = {
+    "CONFIRMED": {"RESERVED"},
+    "SHIPPED": {"COMMITTED"},
+    "DELIVERED": {"COMMITTED"},
+    "CANCELLED": {"RELEASED", "REJECTED", None},
+    "REJECTED": {"REJECTED", "RELEASED", None},
+}
+
+
+@dataclass
+class Observed:
+    """What clients saw: every response per idempotency key, and every status code."""
+
+    by_key: dict[str, list[tuple[int, dict]]] = field(default_factory=lambda: defaultdict(list))
+    statuses: list[int] = field(default_factory=list)
+
+    def record(self, key: str | None, status: int, body: dict) -> None:
+        self.statuses.append(status)
+        if key is not None:
+            self.by_key[key].append((status, body))
+
+
+def stock_adds_up(inventory: Engine) -> list[str]:
+    """Invariant 1: stock figures, the ledger and the reservations agree for every sku."""
+    with inventory.connect() as conn:
+        products = conn.execute(text("SELECT sku, on_hand, reserved FROM products")).all()
+        ledger = {
+            r.sku: r
+            for r in conn.execute(
+                text(
+                    "SELECT sku, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved, "
+                    "SUM(on_hand_delta) FILTER (WHERE kind IN ('initial', 'restock')) AS received "
+                    "FROM stock_movements GROUP BY sku"
+                )
+            )
+        }
+        held = _sum_lines(conn, "RESERVED")
+        shipped = _sum_lines(conn, "COMMITTED")
+    problems = []
+    for p in products:
+        moves = ledger.get(p.sku)
+        on_hand_l, reserved_l, received = (
+            (moves.on_hand, moves.reserved, moves.received or 0) if moves else (0, 0, 0)
+        )
+        if (p.on_hand, p.reserved) != (on_hand_l, reserved_l):
+            problems.append(
+                f"{p.sku}: stock {p.on_hand}/{p.reserved}, ledger {on_hand_l}/{reserved_l}"
+            )
+        if p.reserved != held.get(p.sku, 0):
+            problems.append(
+                f"{p.sku}: reserved {p.reserved} but RESERVED lines sum to {held.get(p.sku, 0)}"
+            )
+        if p.on_hand != received - shipped.get(p.sku, 0):
+            problems.append(
+                f"{p.sku}: on_hand {p.on_hand} != received {received} - committed "
+                f"{shipped.get(p.sku, 0)}"
+            )
+    return problems
+
+
+def _sum_lines(conn: object, status: str) -> dict[str, int]:
+    rows = conn.execute(
+        text(  # type: ignore[attr-defined]
+            "SELECT l.sku, SUM(l.quantity) AS q FROM reservation_lines l JOIN reservations r "
+            "ON r.id = l.reservation_id WHERE r.status = :s GROUP BY l.sku"
+        ),
+        {"s": status},
+    )
+    return {r.sku: int(r.q) for r in rows}
+
+
+def states_agree(orders: Engine, inventory: Engine) -> list[str]:
+    """Invariant 2: every order's state matches its reservation's, and no stock is orphaned."""
+    with orders.connect() as conn:
+        order_states = {
+            str(r.id): r.status for r in conn.execute(text("SELECT id, status FROM orders"))
+        }
+    with inventory.connect() as conn:
+        reservation_states = {
+            r.id: r.status for r in conn.execute(text("SELECT id, status FROM reservations"))
+        }
+    problems = []
+    for order_id, status in order_states.items():
+        allowed = AGREES.get(status)
+        found = reservation_states.get(order_id)
+        if allowed is not None and found not in allowed:
+            problems.append(f"order {order_id} is {status} but its reservation is {found}")
+    for rid, status in reservation_states.items():
+        if rid not in order_states and status in ("RESERVED", "COMMITTED"):
+            problems.append(f"reservation {rid} is {status} without an order")
+    return problems
+
+
+def nothing_left_undecided(orders: Engine) -> list[str]:
+    """Invariant 3: no PENDING order and no undelivered outbox command."""
+    with orders.connect() as conn:
+        pending = conn.execute(
+            text("SELECT count(*) FROM orders WHERE status = 'PENDING'")
+        ).scalar()
+        waiting = conn.execute(
+            text("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
+        ).scalar()
+    problems = []
+    if pending:
+        problems.append(f"{pending} orders still PENDING")
+    if waiting:
+        problems.append(f"{waiting} outbox commands undelivered")
+    return problems
+
+
+def one_order_per_key(orders: Engine, observed: Observed) -> list[str]:
+    """Invariant 4: each key names one order, and every replay equals the first answer."""
+    problems = []
+    with orders.connect() as conn:
+        stored = dict(conn.execute(text("SELECT key, order_id FROM idempotency_keys")).all())
+    for key, answers in observed.by_key.items():
+        final = [(s, b) for s, b in answers if s in (201, 202, 422)]
+        ids = {_order_id(b) for _, b in final}
+        if len(ids) > 1:
+            problems.append(f"key {key} answered with orders {sorted(ids)}")
+        if final and any(a != final[0] for a in final[1:]):
+            problems.append(f"key {key}: a replay differs from the first answer")
+        if final and key in stored and str(stored[key]) not in ids:
+            problems.append(f"key {key} is stored for another order")
+    return problems
+
+
+def no_server_errors(observed: Observed) -> list[str]:
+    """Invariant 5: the order service never answered 5xx because inventory misbehaved."""
+    bad = sorted({s for s in observed.statuses if s >= 500})
+    return [f"order service answered {bad}"] if bad else []
+
+
+def _order_id(body: Mapping[str, object]) -> str:
+    if "id" in body:
+        return str(body["id"])
+    error = body.get("error", {})
+    return str(error.get("details", {}).get("order_id"))  # type: ignore[union-attr]
+
+
+def check_all(
+    orders: Engine, inventory: Engine, observed: Observed | None = None
+) -> dict[str, list[str]]:
+    """Every invariant by name, with its violations."""
+    observed = observed or Observed()
+    return {
+        "stock adds up": stock_adds_up(inventory),
+        "order and reservation states agree": states_agree(orders, inventory),
+        "no PENDING order or undelivered command": nothing_left_undecided(orders),
+        "one order per key, identical replays": one_order_per_key(orders, observed),
+        "no 5xx from the order service": no_server_errors(observed),
+    }
+
+
+def drain(orders: Engine, *, timeout_s: float = 120.0, poll_s: float = 0.2) -> float:
+    """Wait until the reconciler has settled everything; returns how long that took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if not nothing_left_undecided(orders):
+            return time.monotonic() - started
+        time.sleep(poll_s)  # polling interval of the check, not a guess at how long to wait
+    raise TimeoutError(f"not drained after {timeout_s}s: {nothing_left_undecided(orders)}")
+
+
+def violations(results: Mapping[str, Sequence[str]]) -> list[str]:
+    return [f"{name}: {v}" for name, found in results.items() for v in found]

@@ -1,0 +1,140 @@
+"""The inventory port with timeouts, retries, a circuit breaker and a bulkhead.
+
+Order of the layers, outermost first:
+- the **deadline**: the whole call, retries included, ends by ``deadline_s`` (or the caller's
+  shorter ``timeout_s``); every attempt's read timeout is cut to what is left of it;
+- the **bulkhead**: at most ``INVENTORY_MAX_CONCURRENCY`` calls in flight; past it, fail at once;
+- **retries** (tenacity): only connection errors, timeouts, 500/502/503/504 and 429, with full
+  jitter or the server's ``Retry-After``; never a 4xx answer, never when the breaker is open;
+- the **breaker**, around each HTTP attempt: a refusal (4xx) is an answer, not a failure.
+
+Whatever happens, the caller sees an ``InventoryReply``, an ``InventoryRefused`` (a business
+answer) or an ``InventoryUnavailable`` with its reason, never a ``requests`` exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from shared.inventory.http import HttpInventory, ServerError
+from shared.inventory.port import (
+    InventoryReply,
+    InventoryUnavailable,
+    Line,
+    UnavailableReason,
+)
+from shared.resilience.breaker import Breaker, BreakerOpen
+from shared.resilience.bulkhead import Bulkhead, BulkheadFull
+from shared.resilience.retry import stop_at_deadline, wait_full_jitter_or_retry_after
+
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 429})
+_TRANSIENT = frozenset({UnavailableReason.TIMEOUT, UnavailableReason.CONNECTION})
+
+Attempt = Callable[[float], InventoryReply]
+
+
+def retryable(exc: BaseException) -> bool:
+    """Worth another attempt: the failure may be gone in a moment."""
+    if isinstance(exc, ServerError):
+        return exc.status in RETRYABLE_STATUS
+    return isinstance(exc, InventoryUnavailable) and exc.reason in _TRANSIENT
+
+
+def counts_against_breaker(exc: BaseException) -> bool:
+    """Only a missing answer is a failure; a refusal is inventory working as designed."""
+    return isinstance(exc, InventoryUnavailable)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    return exc.retry_after_s if isinstance(exc, ServerError) else None
+
+
+class ResilientInventory:
+    """The inventory port for one process, safe to share between its threads."""
+
+    def __init__(
+        self,
+        inner: HttpInventory,
+        *,
+        breaker: Breaker,
+        bulkhead: Bulkhead,
+        attempts: int,
+        deadline_s: float,
+        backoff_base_s: float,
+        backoff_max_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        min_attempt_s: float = 0.05,
+    ) -> None:
+        self.inner = inner
+        self.breaker = breaker
+        self.bulkhead = bulkhead
+        self.attempts = attempts
+        self.deadline_s = deadline_s
+        self._wait = wait_full_jitter_or_retry_after(backoff_base_s, backoff_max_s, _retry_after)
+        self._clock = clock
+        self._sleep = sleep
+        self._min_attempt_s = min_attempt_s
+
+    def reserve(
+        self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
+    ) -> InventoryReply:
+        return self._call(
+            lambda t: self.inner.reserve(reservation_id, lines, timeout_s=t), timeout_s
+        )
+
+    def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
+        return self._call(lambda t: self.inner.release(reservation_id, timeout_s=t), timeout_s)
+
+    def commit(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
+        return self._call(lambda t: self.inner.commit(reservation_id, timeout_s=t), timeout_s)
+
+    def _call(self, attempt: Attempt, timeout_s: float | None) -> InventoryReply:
+        budget = self.deadline_s if timeout_s is None else min(timeout_s, self.deadline_s)
+        deadline = self._clock() + budget
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts)
+            | stop_at_deadline(deadline, self._clock, self._min_attempt_s),
+            wait=self._wait,
+            retry=retry_if_exception(retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            with self.bulkhead.slot():
+                return retrying(self._attempt, attempt, deadline)
+        except BulkheadFull as exc:
+            raise InventoryUnavailable(UnavailableReason.BULKHEAD_FULL, str(exc)) from exc
+        except BreakerOpen as exc:
+            raise InventoryUnavailable(UnavailableReason.BREAKER_OPEN, str(exc)) from exc
+
+    def _attempt(self, attempt: Attempt, deadline: float) -> InventoryReply:
+        remaining = deadline - self._clock()
+        if remaining < self._min_attempt_s:
+            raise InventoryUnavailable(UnavailableReason.DEADLINE, "no time left for an attempt")
+        with self.breaker.guard(counts_against_breaker):
+            return attempt(remaining)
+
+    def health(self) -> dict[str, object]:
+        """Reachability and breaker state, for ``/health``: trouble here is "degraded"."""
+        reachable = self.inner.ping()
+        ok = reachable and self.breaker.state == "closed"
+        return {
+            "status": "ok" if ok else "degraded",
+            "reachable": reachable,
+            "breaker": self.breaker.state,
+        }
+
+
+def build_breaker_storage(redis_url: str | None, name: str) -> object | None:
+    """pybreaker's Redis storage when ``REDIS_URL`` is set, so all processes share one breaker."""
+    if not redis_url:
+        return None
+    import pybreaker
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=name)

@@ -1,0 +1,1 @@
+"""Resilience strategies, one module per family: breaker, bulkhead, retry policy."""

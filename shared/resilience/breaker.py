@@ -1,0 +1,140 @@
+"""A circuit breaker on pybreaker's state machine that never holds a lock during the call.
+
+``pybreaker.CircuitBreaker.call`` holds the breaker's lock for the whole wrapped call, so every
+call through one breaker runs one at a time (pybreaker issue #55). Here the I/O runs outside any
+lock: ``admit()`` decides under a short lock whether a call may go (and lets exactly one probe
+through when half-open), and the outcome is then replayed through ``CircuitBreaker.call`` with a
+function that returns or raises at once, so pybreaker's own counting, transitions, listeners and
+storage (in memory or Redis) stay the source of truth while its lock is held for microseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pybreaker
+
+log = logging.getLogger(__name__)
+
+
+class BreakerOpen(Exception):
+    """The breaker refused the call without trying it."""
+
+
+class _Failure(Exception):
+    """Carries a counted failure into pybreaker's bookkeeping."""
+
+
+def _succeed() -> None:
+    return None
+
+
+def _fail(exc: BaseException) -> None:
+    raise _Failure() from exc
+
+
+class StateLogger(pybreaker.CircuitBreakerListener):
+    """Log every transition; the breaker opening is what an operator most wants to know."""
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        old = old_state.name if old_state else None
+        log.warning(
+            "breaker %s: %s -> %s",
+            cb.name,
+            old,
+            new_state.name,
+            extra={"breaker": cb.name, "from": old, "to": new_state.name},
+        )
+
+
+class _StampOpenedAt(pybreaker.CircuitBreakerListener):
+    """pybreaker stamps ``opened_at`` with the wall clock; use the breaker's (injectable) clock."""
+
+    def __init__(self, storage: pybreaker.CircuitBreakerStorage, clock: Callable[[], datetime]):
+        self._storage, self._clock = storage, clock
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        if new_state.name == pybreaker.STATE_OPEN:
+            self._storage.opened_at = self._clock()
+
+
+class Breaker:
+    """Closed, open after ``fail_max`` counted failures, one probe after ``reset_timeout_s``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        fail_max: int,
+        reset_timeout_s: float,
+        storage: pybreaker.CircuitBreakerStorage | None = None,
+        listeners: list[pybreaker.CircuitBreakerListener] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._storage = storage or pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        self._cb = pybreaker.CircuitBreaker(
+            fail_max=fail_max,
+            reset_timeout=reset_timeout_s,
+            state_storage=self._storage,
+            listeners=[_StampOpenedAt(self._storage, clock), StateLogger(), *(listeners or [])],
+            name=name,
+        )
+        self._reset = timedelta(seconds=reset_timeout_s)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._probing = False
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half-open``."""
+        return str(self._storage.state)
+
+    @property
+    def name(self) -> str:
+        return str(self._cb.name)
+
+    @contextmanager
+    def guard(self, counts: Callable[[BaseException], bool]) -> Iterator[None]:
+        """Run the block if admitted; exceptions for which ``counts`` is true are failures."""
+        probe = self.admit()
+        try:
+            yield
+        except BaseException as exc:
+            self._record(exc if counts(exc) else None)
+            raise
+        else:
+            self._record(None)
+        finally:
+            if probe:
+                with self._lock:
+                    self._probing = False
+
+    def admit(self) -> bool:
+        """Raise ``BreakerOpen`` unless a call may go now; True when it is the half-open probe."""
+        with self._lock:
+            state = self._storage.state
+            if state == pybreaker.STATE_CLOSED:
+                return False
+            if state == pybreaker.STATE_OPEN:
+                opened_at = self._storage.opened_at
+                if opened_at is not None and self._clock() < opened_at + self._reset:
+                    raise BreakerOpen(f"breaker {self.name} is open")
+                self._cb.half_open()
+            if self._probing:
+                raise BreakerOpen(f"breaker {self.name} is half-open and already probing")
+            self._probing = True
+            return True
+
+    def _record(self, failure: BaseException | None) -> None:
+        try:
+            if failure is None:
+                self._cb.call(_succeed)
+            else:
+                self._cb.call(_fail, failure)
+        except (_Failure, pybreaker.CircuitBreakerError):
+            pass  # the bookkeeping is done; the caller re-raises the real exception
