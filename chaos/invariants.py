@@ -6,15 +6,17 @@ returns human-readable violations; an empty list means the invariant holds.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 # Which reservation states each final order state may have (None: no reservation at all).
-AGREES = {
+AGREES: dict[str, set[str | None]] = {
     "CONFIRMED": {"RESERVED"},
     "SHIPPED": {"COMMITTED"},
     "DELIVERED": {"COMMITTED"},
@@ -27,13 +29,18 @@ AGREES = {
 class Observed:
     """What clients saw: every response per idempotency key, and every status code."""
 
-    by_key: dict[str, list[tuple[int, dict]]] = field(default_factory=lambda: defaultdict(list))
+    by_key: dict[str, list[tuple[int, dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     statuses: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, key: str | None, status: int, body: dict) -> None:
-        self.statuses.append(status)
-        if key is not None:
-            self.by_key[key].append((status, body))
+    def record(self, key: str | None, status: int, body: dict[str, Any]) -> None:
+        """Note one answer (many client threads record at once)."""
+        with self._lock:
+            self.statuses.append(status)
+            if key is not None:
+                self.by_key[key].append((status, body))
 
 
 def stock_adds_up(inventory: Engine) -> list[str]:
@@ -74,9 +81,9 @@ def stock_adds_up(inventory: Engine) -> list[str]:
     return problems
 
 
-def _sum_lines(conn: object, status: str) -> dict[str, int]:
+def _sum_lines(conn: Connection, status: str) -> dict[str, int]:
     rows = conn.execute(
-        text(  # type: ignore[attr-defined]
+        text(
             "SELECT l.sku, SUM(l.quantity) AS q FROM reservation_lines l JOIN reservations r "
             "ON r.id = l.reservation_id WHERE r.status = :s GROUP BY l.sku"
         ),
@@ -128,7 +135,8 @@ def one_order_per_key(orders: Engine, observed: Observed) -> list[str]:
     """Invariant 4: each key names one order, and every replay equals the first answer."""
     problems = []
     with orders.connect() as conn:
-        stored = dict(conn.execute(text("SELECT key, order_id FROM idempotency_keys")).all())
+        rows = conn.execute(text("SELECT key, order_id FROM idempotency_keys")).all()
+    stored: dict[str, Any] = {r.key: r.order_id for r in rows}
     for key, answers in observed.by_key.items():
         final = [(s, b) for s, b in answers if s in (201, 202, 422)]
         ids = {_order_id(b) for _, b in final}
@@ -147,11 +155,10 @@ def no_server_errors(observed: Observed) -> list[str]:
     return [f"order service answered {bad}"] if bad else []
 
 
-def _order_id(body: Mapping[str, object]) -> str:
+def _order_id(body: Mapping[str, Any]) -> str:
     if "id" in body:
         return str(body["id"])
-    error = body.get("error", {})
-    return str(error.get("details", {}).get("order_id"))  # type: ignore[union-attr]
+    return str(body.get("error", {}).get("details", {}).get("order_id"))
 
 
 def check_all(

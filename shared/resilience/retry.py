@@ -1,4 +1,4 @@
-"""Retry policy pieces for tenacity: full-jitter backoff that honours Retry-After, and a deadline."""
+"""Retry pieces for tenacity: full-jitter backoff that honours Retry-After, and a deadline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_random_exponential
 
 
-class wait_full_jitter_or_retry_after(wait_base):  # noqa: N801 - named like tenacity's
+class wait_full_jitter_or_retry_after(wait_base):  # lower case, like tenacity's strategies
     """Full-jitter exponential backoff, unless the server said when to come back."""
 
     def __init__(
@@ -24,7 +24,7 @@ class wait_full_jitter_or_retry_after(wait_base):  # noqa: N801 - named like ten
         return hinted if hinted is not None else float(self._jitter(state))
 
 
-class stop_at_deadline(stop_base):  # noqa: N801 - named like tenacity's strategies
+class stop_at_deadline(stop_base):
     """Stop when the next attempt could not start, after its backoff, before the deadline."""
 
     def __init__(self, deadline: float, clock: Callable[[], float], min_attempt_s: float) -> None:

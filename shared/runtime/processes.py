@@ -68,6 +68,20 @@ def alive(pid: int) -> bool:
     return True
 
 
+def children(pid: int) -> list[int]:
+    """The direct children of ``pid`` (gunicorn's workers, for a gunicorn master)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces; the parent pid is the 2nd field after it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return sorted(found)
+
+
 def stop(pid: int, *, timeout_s: float = 15.0) -> None:
     """SIGTERM the process (gunicorn stops its workers gracefully), SIGKILL if it lingers."""
     if not alive(pid):

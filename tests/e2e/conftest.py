@@ -5,9 +5,13 @@ from tests.e2e.system import System
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(settings, tmp_path_factory):
-    """Both services and the reconciler as real processes, shared by the e2e tests."""
+    """Both services and the reconciler as real processes, shared by the e2e tests.
+
+    Package scope: they stop when the e2e tests end, so their reconciler never works on the
+    database under another tier's tests.
+    """
     running = System(settings, tmp_path_factory.mktemp("e2e-logs"))
     try:
         for name in ("inventory", "orders", "reconciler"):
@@ -19,5 +23,6 @@ def system(settings, tmp_path_factory):
 
 @pytest.fixture
 def live(system, orders_engine, inventory_engine):
-    """The running system, with both databases emptied after the test."""
-    return system
+    """The running system; every process is running again and both databases empty after."""
+    yield system
+    system.ensure_running()

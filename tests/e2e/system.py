@@ -43,6 +43,13 @@ class System:
             "LOG_LEVEL": "WARNING",
             "DB_POOL_SIZE": "4",
             "RECONCILER_INTERVAL_S": "0.2",
+            # Short enough that failure tests settle in seconds, long enough to be realistic.
+            "ORDER_RESERVE_DEADLINE_S": "2",
+            "INVENTORY_READ_TIMEOUT_S": "1",
+            "BREAKER_RESET_TIMEOUT_S": "1",
+            "OUTBOX_RETRY_MAX_S": "1",
+            "IDEMPOTENCY_LEASE_S": "3",
+            "RECONCILER_BATCH_SIZE": "5",
             **self.env_overrides,
         }
 
@@ -70,6 +77,19 @@ class System:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash would: no graceful anything."""
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait()
+
+    def ensure_running(self) -> None:
+        for name in ("inventory", "orders", "reconciler"):
+            proc = self.procs.get(name)
+            if proc is None or proc.poll() is not None:
+                self.procs.pop(name, None)
+                self.start(name)
 
     def stop_all(self) -> None:
         for name in list(self.procs):

@@ -95,6 +95,7 @@ def test_orders_list_newest_first_with_a_cursor_and_filters(live):
     assert {o["id"] for o in mine["items"]} == {ids[1], ids[3]}
     assert mine["next_cursor"] is None
 
+
 def test_health_reports_ready_with_the_database_up(live):
     for base in (live.orders, live.inventory):
         root = base.removesuffix("/api/v1")

@@ -36,7 +36,7 @@ class FlakyServer:
                 self.rfile.read(length)
                 server._serve(self)
 
-            do_GET = do_PUT = do_POST = _any  # noqa: N815
+            do_GET = do_PUT = do_POST = _any
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

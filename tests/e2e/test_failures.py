@@ -1,0 +1,125 @@
+"""Faults with real processes: inventory stopped, the reconciler and a web worker killed.
+
+After each, once the reconciler has drained, every invariant of the design must hold.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import requests
+from sqlalchemy import text
+
+from chaos.invariants import Observed, check_all, drain, violations
+from shared.runtime import processes
+
+
+def place_until_answered(live, observed, i, tries=60):
+    """A careful client: retry with the same key until the order has a definite answer."""
+    key = f"key-{i}"
+    items = [("P-1", 1 + i % 3)] + ([("P-2", 1)] if i % 4 == 0 else [])
+    for _ in range(tries):
+        try:
+            response = live.place(f"c-{i % 5}", items, key=key)
+        except requests.ConnectionError:
+            continue  # the worker died under this request; the key makes retrying safe
+        observed.record(key, response.status_code, response.json())
+        if response.status_code in (201, 202, 422):
+            return response
+        if response.status_code == 409:  # the first attempt is still running
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+    raise AssertionError(f"no definite answer for {key}")
+
+
+def products(live):
+    live.create_product("P-1", 40)
+    live.create_product("P-2", 3)  # scarce: some orders must be rejected
+
+
+def assert_invariants(orders_engine, inventory_engine, observed):
+    drain(orders_engine, timeout_s=90)
+    assert violations(check_all(orders_engine, inventory_engine, observed)) == []
+
+
+def test_orders_taken_while_inventory_is_down_all_settle_when_it_returns(
+    live, orders_engine, inventory_engine
+):
+    products(live)
+    observed = Observed()
+    for i in range(8):
+        place_until_answered(live, observed, i)
+
+    live.stop("inventory")
+    during = [place_until_answered(live, observed, i) for i in range(8, 24)]
+    live.start("inventory")
+    for i in range(24, 32):
+        place_until_answered(live, observed, i)
+    for i in range(0, 32, 5):  # clients retrying: replays must equal the first answers
+        place_until_answered(live, observed, i)
+
+    assert {r.status_code for r in during} == {202}
+    assert all(r.json()["status"] == "PENDING" for r in during)
+    assert_invariants(orders_engine, inventory_engine, observed)
+
+
+def test_a_reconciler_killed_while_it_works_loses_and_repeats_nothing(
+    live, orders_engine, inventory_engine
+):
+    products(live)
+    observed = Observed()
+    live.stop("reconciler")
+    live.stop("inventory")
+    for i in range(30):
+        place_until_answered(live, observed, i)
+    live.start("inventory")
+    live.start("reconciler")
+    before = pending(orders_engine)
+    while pending(orders_engine) == before:  # it has started settling the backlog
+        time.sleep(0.01)
+
+    live.kill("reconciler")
+    live.start("reconciler")
+
+    assert before == 30
+    assert_invariants(orders_engine, inventory_engine, observed)
+
+
+def test_an_order_worker_killed_mid_request_loses_no_order(live, orders_engine, inventory_engine):
+    products(live)
+    observed = Observed()
+    master = live.procs["orders"].pid
+
+    def client(offset):
+        for i in range(offset, 60, 6):
+            place_until_answered(live, observed, i)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    while len(observed.statuses) < 10:
+        time.sleep(0.01)
+    os.kill(processes.children(master)[0], signal.SIGKILL)
+    for t in threads:
+        t.join()
+
+    assert len(observed.by_key) == 60
+    assert_invariants(orders_engine, inventory_engine, observed)
+
+
+def pending(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM orders WHERE status = 'PENDING'")).scalar()
+
+
+def test_health_says_degraded_not_down_while_inventory_is_away(live):
+    root = live.orders.removesuffix("/api/v1")
+    assert live.http.get(f"{root}/health").json()["status"] == "ok"
+
+    live.stop("inventory")
+    health = live.http.get(f"{root}/health")
+
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["checks"]["inventory"]["reachable"] is False
+    assert health.json()["checks"]["database"]["status"] == "ok"

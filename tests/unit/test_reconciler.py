@@ -1,0 +1,82 @@
+"""The reconciler's passes on fakes: it settles what the request thread could not."""
+
+import uuid
+
+from order_service import services
+from order_service.domain import CommandKind
+from order_service.reconciler import Reconciler
+from shared.inventory import ReservationState, UnavailableReason
+from tests.fakes.inventory import FakeInventory
+from tests.fakes.orders import fake_context
+
+
+def test_a_pending_order_is_confirmed_once_inventory_is_back():
+    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.CONNECTION)
+    ctx, _store, clock = fake_context(inventory)
+    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    inventory.down = None
+    clock.advance(60)  # past the request thread's grace and the retry backoff
+
+    handled = Reconciler(ctx, pending_ttl_s=900).run_once()
+
+    assert handled == 1
+    assert services.get_order(ctx, uuid.UUID(order_id)).status == "CONFIRMED"
+    assert inventory.stock["A"] == 3
+
+
+def test_a_reserve_that_went_through_unseen_is_settled_without_reserving_twice():
+    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT, apply_then_fail=True)
+    ctx, _, clock = fake_context(inventory)
+    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    inventory.down = None
+    clock.advance(60)
+
+    Reconciler(ctx, pending_ttl_s=900).run_once()
+
+    assert services.get_order(ctx, uuid.UUID(order_id)).status == "CONFIRMED"
+    assert inventory.stock["A"] == 3
+
+
+def test_nothing_is_due_before_the_request_threads_grace_ends():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, _store, _ = fake_context(inventory)
+    with ctx.uow() as tx:
+        tx.outbox.add(
+            uuid.uuid4(),
+            CommandKind.RELEASE,
+            {},
+            now=ctx.now(),
+            not_before=ctx.delivery_grace(ctx.now()),
+        )
+        tx.commit()
+
+    assert Reconciler(ctx, pending_ttl_s=900).run_once() == 0
+
+
+def test_a_pending_order_past_its_ttl_is_cancelled_and_ends_with_its_stock_released():
+    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN)
+    ctx, _, clock = fake_context(inventory)
+    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    reconciler = Reconciler(ctx, pending_ttl_s=900)
+    clock.advance(901)
+
+    reconciler.run_once()  # inventory still away: the order is cancelled, both commands wait
+    inventory.down = None
+    clock.advance(60)
+    reconciler.run_once()  # inventory back: the reserve, then the release, go through
+
+    order = services.get_order(ctx, uuid.UUID(order_id))
+    assert order.status == "CANCELLED"
+    assert order.history[-1].reason == "pending too long"
+    assert inventory.reservations[order_id][0] is ReservationState.RELEASED
+    assert inventory.stock["A"] == 5
+
+
+def test_expired_idempotency_keys_are_dropped():
+    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}))
+    services.place_order(ctx, "c", [("A", 1)], "k", "r")
+    clock.advance(ctx.key_ttl_s + 1)
+
+    Reconciler(ctx, pending_ttl_s=900).run_once()
+
+    assert store.keys == {}
