@@ -89,6 +89,12 @@ def main() -> None:
     from shared.db import make_engine
     from shared.logs import configure_logging
 
+    # SIGTERM ends the current pass cleanly; anything claimed but not settled is redelivered
+    # by whoever claims it after the lease, and redelivery is harmless. Installed first, so a
+    # stop during start-up is clean too.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     settings = load_settings()
     configure_logging(settings.log_level, service="reconciler")
     engine = make_engine(settings.orders_database_url, settings, application_name="reconciler")
@@ -99,11 +105,6 @@ def main() -> None:
         settings.reconciler_batch_size,
         settings.reconciler_interval_s,
     )
-    stop = threading.Event()
-    # SIGTERM ends the current pass cleanly; anything claimed but not settled is redelivered
-    # by whoever claims it after the lease, and redelivery is harmless.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     reconciler.run(stop)
     engine.dispose()
 

@@ -58,6 +58,28 @@ def wait_ready(
     raise TimeoutError(f"{url} not ready after {timeout_s}s")
 
 
+def wait_for_line(
+    logfile: Path,
+    text: str,
+    *,
+    after: int = 0,
+    timeout_s: float = 30.0,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll ``logfile`` (from byte ``after``) until a line contains ``text``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {text!r}")
+        if logfile.exists():
+            with logfile.open("rb") as f:
+                f.seek(after)
+                if text.encode() in f.read():
+                    return
+        time.sleep(0.05)  # polling interval, not a wait for a result
+    raise TimeoutError(f"{text!r} not in {logfile} after {timeout_s}s")
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

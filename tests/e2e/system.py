@@ -40,7 +40,7 @@ class System:
             "INVENTORY_URL": f"http://127.0.0.1:{self.inventory_port}",
             "WEB_WORKERS": "2",
             "WEB_THREADS": "4",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",
             "DB_POOL_SIZE": "4",
             "RECONCILER_INTERVAL_S": "0.2",
             # Short enough that failure tests settle in seconds, long enough to be realistic.
@@ -62,10 +62,14 @@ class System:
             command = processes.gunicorn_command(name)
             port = self.order_port if name == "orders" else self.inventory_port
             ready = f"http://127.0.0.1:{port}/health/ready"
-        proc = processes.start(command, self.logdir / f"{name}.log", self.env())
+        log = self.logdir / f"{name}.log"
+        seen = log.stat().st_size if log.exists() else 0
+        proc = processes.start(command, log, self.env())
         self.procs[name] = proc
         if ready:
             processes.wait_ready(ready, process=proc)
+        else:
+            processes.wait_for_line(log, "reconciler started", after=seen, process=proc)
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)

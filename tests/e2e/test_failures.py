@@ -123,3 +123,11 @@ def test_health_says_degraded_not_down_while_inventory_is_away(live):
     assert health.json()["status"] == "degraded"
     assert health.json()["checks"]["inventory"]["reachable"] is False
     assert health.json()["checks"]["database"]["status"] == "ok"
+
+
+def test_the_reconciler_stops_cleanly_on_sigterm(live):
+    proc = live.procs.pop("reconciler")
+
+    proc.terminate()
+
+    assert proc.wait(timeout=20) == 0
