@@ -6,6 +6,7 @@ from functools import partial
 
 from flask import Flask
 
+import chaos
 from inventory_service.repository import UnitOfWork
 from inventory_service.views import ERRORS, api
 from shared.api import init_api
@@ -31,5 +32,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")
     smorest.register_blueprint(api)
     app.register_blueprint(health_blueprint(engine))
+    chaos.init_app(
+        app, smorest, engine, enabled=settings.chaos_enabled, admin_token=settings.admin_token
+    )
     init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
     return app

@@ -21,13 +21,22 @@ from inventory_service.schemas import (
     RestockSchema,
 )
 from shared.api import Blueprint
-from shared.errors import Conflict, InvalidTransition, NotFound, RequestInvalid
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RequestInvalid,
+    Unauthenticated,
+)
 from shared.schemas import ID_PATTERN, ApiErrorSchema, IdempotencyHeaderSchema
 
 api = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Products and stock")
 
 ERRORS = {
     RequestInvalid: (400, "VALIDATION_ERROR"),
+    Unauthenticated: (401, "UNAUTHENTICATED"),
+    Forbidden: (403, "FORBIDDEN"),
     NotFound: (404, "NOT_FOUND"),
     domain.ProductExists: (409, "PRODUCT_EXISTS"),
     InvalidTransition: (409, "INVALID_TRANSITION"),

@@ -30,6 +30,14 @@ class Conflict(DomainError):
     """The request conflicts with the current state of the resource."""
 
 
+class Unauthenticated(DomainError):
+    """No credentials were given for an operation that needs them."""
+
+
+class Forbidden(DomainError):
+    """The credentials do not allow this operation (or it is switched off)."""
+
+
 class InvalidTransition(Conflict):
     """A state change that the state machine does not allow."""
 

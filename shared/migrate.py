@@ -18,7 +18,7 @@ _SERVICES = {
 }
 
 
-def run_env(metadata: MetaData) -> None:
+def run_env(metadata: MetaData | list[MetaData]) -> None:
     """The body of each service's ``env.py``: migrate online, in one transaction."""
     from alembic import context
 

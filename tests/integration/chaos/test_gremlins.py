@@ -1,0 +1,191 @@
+"""The gremlin engine and its API inside the inventory app, on real PostgreSQL.
+
+Sleep, crash and clock are injected: a "crash" here records itself instead of killing pytest.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chaos.store import GremlinStore
+from inventory_service.app import create_app
+
+TOKEN = "test-admin-token-123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LINES = {"lines": [{"sku": "A", "quantity": 1}]}
+
+
+class Recorder:
+    def __init__(self):
+        self.slept, self.deaths = [], 0
+        self.now = datetime.now(UTC)
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+
+    def die(self):
+        self.deaths += 1
+
+    def clock(self):
+        return self.now
+
+
+@pytest.fixture
+def rec():
+    return Recorder()
+
+
+def make_app(settings, rec, enabled=True):
+    app = create_app(settings.replace(chaos_enabled=enabled, admin_token=TOKEN))
+    # No caching, so each request sees the latest change; effects recorded, not suffered.
+    app.extensions["chaos"].use(refresh_s=0, sleep=rec.sleep, die=rec.die, clock=rec.clock)
+    return app
+
+
+@pytest.fixture
+def app(settings, rec, inventory_engine):
+    application = make_app(settings, rec)
+    yield application
+    application.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    c = app.test_client()
+    assert (
+        c.post("/api/v1/products", json={"sku": "A", "name": "a", "on_hand": 100}).status_code
+        == 201
+    )
+    return c
+
+
+def put(client, name, **body):
+    response = client.put(f"/chaos/{name}", json=body, headers=AUTH)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_an_error_before_the_work_changes_nothing(client):
+    put(client, "err", kind="error", status=503)
+
+    response = client.put("/api/v1/reservations/r1", json=LINES)
+
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "INJECTED_FAULT"
+    assert client.get("/api/v1/reservations/r1").status_code == 503  # it watches GETs too
+    client.delete("/chaos", headers=AUTH)
+    assert client.get("/api/v1/reservations/r1").status_code == 404
+
+
+def test_an_error_after_the_commit_hides_work_that_was_done(client):
+    put(client, "err", kind="error", status=500, phase="after", method="PUT")
+
+    response = client.put("/api/v1/reservations/r1", json=LINES)
+
+    assert response.status_code == 500
+    assert client.get("/api/v1/reservations/r1").get_json()["status"] == "RESERVED"
+    assert client.get("/api/v1/products/A").get_json()["reserved"] == 1
+
+
+def test_a_crash_happens_after_the_commit(client, rec):
+    put(client, "boom", kind="crash", method="PUT")
+
+    client.put("/api/v1/reservations/r1", json=LINES)
+
+    assert rec.deaths == 1
+    assert client.get("/api/v1/reservations/r1").get_json()["status"] == "RESERVED"
+
+
+def test_latency_delays_and_the_work_still_happens(client, rec):
+    put(client, "slow", kind="latency", delay_ms=3000, method="PUT")
+
+    response = client.put("/api/v1/reservations/r1", json=LINES)
+
+    assert response.status_code == 201 and rec.slept == [3.0]
+
+
+def test_every_nth_counts_matching_calls_and_the_firings_name_the_reservation(client, app):
+    put(client, "every2", kind="error", every_nth=2, method="PUT")
+
+    codes = [client.put(f"/api/v1/reservations/r{i}", json=LINES).status_code for i in range(1, 7)]
+
+    assert codes == [201, 503, 201, 503, 201, 503]
+    firings = GremlinStore(app.extensions["engine"]).firings()
+    assert [f.reservation_id for f in firings] == ["r2", "r4", "r6"]
+    status = client.get("/chaos").get_json()["gremlins"][0]
+    assert (status["matched"], status["fired"]) == (6, 3)
+
+
+def test_fail_next_fires_k_times_then_stops(client):
+    put(client, "twice", kind="error", fail_next=2, method="PUT")
+
+    codes = [client.put(f"/api/v1/reservations/r{i}", json=LINES).status_code for i in range(4)]
+
+    assert codes == [503, 503, 201, 201]
+
+
+def test_a_gremlin_with_a_ttl_removes_itself(client, rec):
+    put(client, "brief", kind="error", ttl_s=60)
+    assert client.get("/api/v1/products/A").status_code == 503
+
+    rec.now += timedelta(seconds=61)
+
+    assert client.get("/api/v1/products/A").status_code == 200
+    assert client.get("/chaos").get_json()["gremlins"] == []
+
+
+def test_chaos_health_and_docs_are_never_affected_so_a_gremlin_can_always_be_removed(client):
+    put(client, "everything", kind="error", path="/*")
+
+    assert client.get("/api/v1/products/A").status_code == 503
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/chaos").status_code == 200
+    assert client.delete("/chaos", headers=AUTH).status_code == 200
+    assert client.get("/api/v1/products/A").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"), [({}, 401), ({"Authorization": "Bearer nope"}, 403)]
+)
+def test_changes_need_the_admin_token(client, headers, status):
+    response = client.put("/chaos/x", json={"kind": "error"}, headers=headers)
+
+    assert response.status_code == status
+    assert client.get("/chaos").get_json()["gremlins"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "flood"},
+        {"kind": "latency"},
+        {"kind": "error", "every_nth": 2, "fail_next": 1},
+        {"kind": "crash", "phase": "before"},
+        {"kind": "error", "status": 200},
+        {"kind": "error", "probability": 1.5},
+        {"kind": "latency", "delay_ms": 999999},
+        {"kind": "error", "path": "no-slash"},
+        {"kind": "error", "ttl_s": 0},
+    ],
+)
+def test_an_invalid_gremlin_is_a_400(client, body):
+    response = client.put("/chaos/x", json=body, headers=AUTH)
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_removing_an_unknown_gremlin_is_a_404(client):
+    assert client.delete("/chaos/ghost", headers=AUTH).status_code == 404
+
+
+def test_with_chaos_disabled_nothing_can_be_switched_on(settings, rec, inventory_engine):
+    app = make_app(settings, rec, enabled=False)
+    client = app.test_client()
+
+    response = client.put("/chaos/x", json={"kind": "error"}, headers=AUTH)
+
+    assert response.status_code == 403
+    assert client.get("/chaos").get_json() == {"enabled": False, "gremlins": []}
+    app.extensions["engine"].dispose()
