@@ -33,12 +33,17 @@ class Observed:
         default_factory=lambda: defaultdict(list)
     )
     statuses: list[int] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record(self, key: str | None, status: int, body: dict[str, Any]) -> None:
-        """Note one answer (many client threads record at once)."""
+    def record(
+        self, key: str | None, status: int, body: dict[str, Any], latency_ms: float | None = None
+    ) -> None:
+        """Note one answer (many client threads record at once); status 0 is no answer."""
         with self._lock:
             self.statuses.append(status)
+            if latency_ms is not None:
+                self.latencies_ms.append(latency_ms)
             if key is not None:
                 self.by_key[key].append((status, body))
 

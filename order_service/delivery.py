@@ -43,6 +43,15 @@ class Deliverer:
         try:
             reply = send(self.inventory, command, timeout_s)
         except InventoryUnavailable as exc:
+            log.info(
+                "inventory gave no answer; command kept for later",
+                extra={
+                    "order_id": str(command.order_id),
+                    "command": command.kind.value,
+                    "reason": exc.reason.value,
+                    "detail": exc.detail[:200],
+                },
+            )
             self._retry_later(command, exc)
             return False
         except InventoryRefused as exc:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from chaos.system import empty_tables
 from shared.config import Settings
 from shared.db import make_engine
 from shared.migrate import upgrade
@@ -92,21 +93,6 @@ def settings(postgres: Postgres) -> Settings:
     return result
 
 
-def _truncate(engine: Engine) -> None:
-    with engine.begin() as conn:
-        tables = (
-            conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
-                )
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture(scope="session")
 def _orders_engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.orders_database_url, settings, application_name="tests")
@@ -125,11 +111,11 @@ def _inventory_engine(settings: Settings) -> Iterator[Engine]:
 def orders_engine(_orders_engine: Engine) -> Iterator[Engine]:
     """The order database, emptied after the test."""
     yield _orders_engine
-    _truncate(_orders_engine)
+    empty_tables(_orders_engine)
 
 
 @pytest.fixture
 def inventory_engine(_inventory_engine: Engine) -> Iterator[Engine]:
     """The inventory database, emptied after the test."""
     yield _inventory_engine
-    _truncate(_inventory_engine)
+    empty_tables(_inventory_engine)

@@ -6,7 +6,10 @@ Order of the layers, outermost first:
 - the **bulkhead**: at most ``INVENTORY_MAX_CONCURRENCY`` calls in flight; past it, fail at once;
 - **retries** (tenacity): only connection errors, timeouts, 500/502/503/504 and 429, with full
   jitter or the server's ``Retry-After``; never a 4xx answer, never when the breaker is open;
-- the **breaker**, around each HTTP attempt: a refusal (4xx) is an answer, not a failure.
+- the **breaker**, around the call: a call that got no answer after its retries is one failure
+  (a refusal, 4xx, is an answer); it is checked again before every retry, so no attempt goes out
+  once it is open. Counting calls, not attempts, keeps one crashed inventory worker (which resets
+  every request it was serving, though the retries succeed elsewhere) from opening it.
 
 Whatever happens, the caller sees an ``InventoryReply``, an ``InventoryRefused`` (a business
 answer) or an ``InventoryUnavailable`` with its reason, never a ``requests`` exception.
@@ -14,10 +17,11 @@ answer) or an ``InventoryUnavailable`` with its reason, never a ``requests`` exc
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shared.inventory.http import HttpInventory, ServerError
 from shared.inventory.port import (
@@ -29,6 +33,8 @@ from shared.inventory.port import (
 from shared.resilience.breaker import Breaker, BreakerOpen
 from shared.resilience.bulkhead import Bulkhead, BulkheadFull
 from shared.resilience.retry import stop_at_deadline, wait_full_jitter_or_retry_after
+
+log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 429})
 _TRANSIENT = frozenset({UnavailableReason.TIMEOUT, UnavailableReason.CONNECTION})
@@ -46,6 +52,18 @@ def retryable(exc: BaseException) -> bool:
 def counts_against_breaker(exc: BaseException) -> bool:
     """Only a missing answer is a failure; a refusal is inventory working as designed."""
     return isinstance(exc, InventoryUnavailable)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.info(
+        "retrying inventory call",
+        extra={
+            "attempt": state.attempt_number,
+            "sleep_s": round(state.upcoming_sleep, 3),
+            "reason": getattr(exc, "reason", type(exc).__name__),
+        },
+    )
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -96,6 +114,7 @@ class ResilientInventory:
         budget = self.deadline_s if timeout_s is None else min(timeout_s, self.deadline_s)
         deadline = self._clock() + budget
         retrying = Retrying(
+            before_sleep=_log_retry,
             stop=stop_after_attempt(self.attempts)
             | stop_at_deadline(deadline, self._clock, self._min_attempt_s),
             wait=self._wait,
@@ -104,7 +123,7 @@ class ResilientInventory:
             reraise=True,
         )
         try:
-            with self.bulkhead.slot():
+            with self.bulkhead.slot(), self.breaker.guard(counts_against_breaker):
                 return retrying(self._attempt, attempt, deadline)
         except BulkheadFull as exc:
             raise InventoryUnavailable(UnavailableReason.BULKHEAD_FULL, str(exc)) from exc
@@ -115,8 +134,8 @@ class ResilientInventory:
         remaining = deadline - self._clock()
         if remaining < self._min_attempt_s:
             raise InventoryUnavailable(UnavailableReason.DEADLINE, "no time left for an attempt")
-        with self.breaker.guard(counts_against_breaker):
-            return attempt(remaining)
+        self.breaker.check()
+        return attempt(remaining)
 
     def health(self) -> dict[str, object]:
         """Reachability and breaker state, for ``/health``: trouble here is "degraded"."""

@@ -104,6 +104,8 @@ class Breaker:
         probe = self.admit()
         try:
             yield
+        except BreakerOpen:
+            raise  # refused inside the block (``check``): nothing was tried, nothing to count
         except BaseException as exc:
             self._record(exc if counts(exc) else None)
             raise
@@ -113,6 +115,15 @@ class Breaker:
             if probe:
                 with self._lock:
                     self._probing = False
+
+    def check(self) -> None:
+        """Raise ``BreakerOpen`` if the breaker is open now (before each retry of a call)."""
+        if self._storage.state == pybreaker.STATE_OPEN:
+            raise BreakerOpen(f"breaker {self.name} is open")
+
+    def trip(self) -> None:
+        """Open the breaker now (an operator's switch, and a test's)."""
+        self._cb.open()
 
     def admit(self) -> bool:
         """Raise ``BreakerOpen`` unless a call may go now; True when it is the half-open probe."""

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.e2e.system import System
+from chaos.system import System
 
 pytestmark = pytest.mark.e2e
 

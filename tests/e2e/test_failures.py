@@ -8,28 +8,15 @@ import signal
 import threading
 import time
 
-import requests
 from sqlalchemy import text
 
 from chaos.invariants import Observed, check_all, drain, violations
 from shared.runtime import processes
 
 
-def place_until_answered(live, observed, i, tries=60):
-    """A careful client: retry with the same key until the order has a definite answer."""
-    key = f"key-{i}"
+def place_until_answered(live, observed, i):
     items = [("P-1", 1 + i % 3)] + ([("P-2", 1)] if i % 4 == 0 else [])
-    for _ in range(tries):
-        try:
-            response = live.place(f"c-{i % 5}", items, key=key)
-        except requests.ConnectionError:
-            continue  # the worker died under this request; the key makes retrying safe
-        observed.record(key, response.status_code, response.json())
-        if response.status_code in (201, 202, 422):
-            return response
-        if response.status_code == 409:  # the first attempt is still running
-            time.sleep(float(response.headers.get("Retry-After", "1")))
-    raise AssertionError(f"no definite answer for {key}")
+    return live.place_definite(f"key-{i}", f"c-{i % 5}", items, observed)[0]
 
 
 def products(live):

@@ -226,7 +226,7 @@ def test_the_caller_can_shorten_the_deadline():
     assert clock.now - 100.0 <= 1.0
 
 
-def test_the_breaker_opens_after_five_failed_attempts_and_then_fails_fast(server):
+def test_the_breaker_opens_after_five_failed_calls_and_then_fails_fast(server):
     server.then("status", 500, times=5)
     inventory = client(server.url, attempts=1)
     for _ in range(5):
@@ -238,13 +238,24 @@ def test_the_breaker_opens_after_five_failed_attempts_and_then_fails_fast(server
     assert server.requests == 5 and inventory.breaker.state == "open"
 
 
-def test_no_retry_is_attempted_once_the_breaker_is_open(server):
-    server.then("status", 503, times=10)
+def test_a_call_counts_once_against_the_breaker_however_many_attempts_it_made(server):
+    server.then("status", 503, times=6)
     inventory = client(server.url, attempts=3, fail_max=2)
+
+    reason_of(lambda: inventory.reserve("r", LINES))
+
+    assert server.requests == 3 and inventory.breaker.state == "closed"
+
+
+def test_no_retry_goes_out_once_the_breaker_is_open(server):
+    server.then("status", 503, times=10)
+    inventory = client(server.url, attempts=3, sleeps=[])
+    # Another thread trips the breaker while this call waits to retry.
+    inventory._sleep = lambda seconds: inventory.breaker.trip()
 
     reason = reason_of(lambda: inventory.reserve("r", LINES))
 
-    assert reason is UnavailableReason.BREAKER_OPEN and server.requests == 2
+    assert reason is UnavailableReason.BREAKER_OPEN and server.requests == 1
 
 
 def test_the_breaker_probes_after_the_reset_timeout_and_closes_on_success(server):

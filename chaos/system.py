@@ -1,18 +1,41 @@
-"""The whole system as real processes on free ports: both gunicorns and the reconciler."""
+"""The whole system as real processes on free ports: both gunicorns and the reconciler.
+
+Used by the end-to-end tests and by ``make test-chaos``.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
+from sqlalchemy import Engine, text
 
+from chaos.invariants import Observed
 from shared.config import Settings
 from shared.runtime import processes
 from shared.runtime.postgres import free_port
+
+
+def empty_tables(engine: Engine) -> None:
+    """Delete every row of every table but Alembic's (between tests and scenarios)."""
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @dataclass
@@ -30,6 +53,12 @@ class System:
 
     def env(self) -> dict[str, str]:
         s = self.settings
+        return {
+            **self.base_env(s),
+            **self.env_overrides,
+        }
+
+    def base_env(self, s: Settings) -> dict[str, str]:
         return {
             **os.environ,
             "APP_ENV": "test",
@@ -50,7 +79,8 @@ class System:
             "OUTBOX_RETRY_MAX_S": "1",
             "IDEMPOTENCY_LEASE_S": "3",
             "RECONCILER_BATCH_SIZE": "5",
-            **self.env_overrides,
+            "CHAOS_ENABLED": "true",
+            "ADMIN_TOKEN": s.admin_token,
         }
 
     def start(self, name: str) -> None:
@@ -108,14 +138,44 @@ class System:
         body = {"customer_id": customer, "items": [{"sku": s, "quantity": q} for s, q in items]}
         return self.http.post(f"{self.orders}/orders", json=body, headers=headers, timeout=30)
 
-    def order(self, order_id: str) -> dict:
-        return self.http.get(f"{self.orders}/orders/{order_id}", timeout=10).json()
+    def place_definite(
+        self,
+        key: str,
+        customer: str,
+        items: list[tuple[str, int]],
+        observed: Observed,
+        *,
+        tries: int = 120,
+    ) -> tuple[requests.Response, float]:
+        """A careful client: retry with the same key until the order has a definite answer.
+
+        Returns the answer and the latency of that last request in milliseconds.
+        """
+        for _ in range(tries):
+            started = time.perf_counter()
+            try:
+                response = self.place(customer, items, key=key)
+            except requests.ConnectionError:
+                observed.record(None, 0, {})  # 0: no answer at all (a worker died under it)
+                continue
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            observed.record(key, response.status_code, response.json(), elapsed_ms)
+            if response.status_code in (201, 202, 422):
+                return response, elapsed_ms
+            if response.status_code == 409:  # the first request with this key still runs
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+        raise RuntimeError(f"no definite answer for {key} after {tries} tries")
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(f"{self.orders}/orders/{order_id}", timeout=10).json()
+        return body
 
     def act(self, order_id: str, action: str) -> requests.Response:
         return self.http.post(f"{self.orders}/orders/{order_id}/{action}", timeout=30)
 
-    def product(self, sku: str) -> dict:
-        return self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
+    def product(self, sku: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
+        return body
 
     def create_product(self, sku: str, on_hand: int) -> None:
         response = self.http.post(

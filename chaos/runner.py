@@ -1,0 +1,357 @@
+"""``make test-chaos``: run the chaos scenarios against the real system and check the guarantees.
+
+``python -m chaos.runner [--scenario NAME ...] [--scale F] [--json PATH]``
+
+It starts a throwaway PostgreSQL and both services plus the reconciler as real processes, then
+for each scenario in ``chaos/scenarios/``: empties the databases, adds products (two plentiful,
+one scarce so that rejections happen), turns on the scenario's gremlins, places orders from
+concurrent clients that retry with their Idempotency-Key until they get a definite answer (and
+cancel or ship some), applies the scenario's events (inventory stopped and started), removes the
+gremlins, waits for the reconciler to drain, and checks every invariant of the design. It prints
+a table and writes a JSON report; the exit status is 1 when any invariant failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from chaos.invariants import Observed, check_all, drain, violations
+from chaos.system import System, empty_tables
+from shared.config import Settings
+from shared.db import make_engine
+from shared.migrate import upgrade
+from shared.runtime.postgres import Database, LocalCluster, free_port, provision
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+PLENTY = 100_000
+ADMIN_TOKEN = "chaos-runner-admin-token"
+# The design's defaults, except a shorter redelivery backoff ceiling so a run drains quickly.
+RUNNER_ENV = {
+    "ORDER_RESERVE_DEADLINE_S": "6",
+    "INVENTORY_READ_TIMEOUT_S": "5",
+    "BREAKER_RESET_TIMEOUT_S": "10",
+    "OUTBOX_RETRY_MAX_S": "5",
+    "IDEMPOTENCY_LEASE_S": "30",
+    "WEB_WORKERS": "2",
+    "WEB_THREADS": "8",
+    "DB_POOL_SIZE": "10",
+    "RECONCILER_BATCH_SIZE": "50",
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    orders: int
+    concurrency: int
+    gremlins: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path, scale: float = 1.0) -> Scenario:
+        data = tomllib.loads(path.read_text())
+        orders = max(10, int(data["orders"] * scale))
+        events = [
+            {**e, "after_orders": int(e["after_orders"] * orders / data["orders"])}
+            for e in data.get("events", [])
+        ]
+        return cls(
+            path.stem.split("_", 1)[1],
+            data["description"],
+            orders,
+            data.get("concurrency", 8),
+            data.get("gremlins", []),
+            events,
+        )
+
+
+def all_scenarios(names: list[str] | None = None, scale: float = 1.0) -> list[Scenario]:
+    found = [Scenario.load(p, scale) for p in sorted(SCENARIOS.glob("*.toml"))]
+    if names:
+        unknown = set(names) - {s.name for s in found}
+        if unknown:
+            raise SystemExit(
+                f"unknown scenarios {sorted(unknown)}; known: {[s.name for s in found]}"
+            )
+        found = [s for s in found if s.name in names]
+    return found
+
+
+def items_for(i: int) -> list[tuple[str, int]]:
+    """A reproducible mix: one or two plentiful skus, and the scarce one in a quarter of orders."""
+    rng = random.Random(i)
+    items = [
+        (sku, rng.randint(1, 3)) for sku in rng.sample(["PLENTY-1", "PLENTY-2"], rng.randint(1, 2))
+    ]
+    if i % 4 == 0:
+        items.append(("SCARCE-1", rng.randint(1, 3)))
+    return items
+
+
+def run_scenario(
+    system: System, orders: Engine, inventory: Engine, scenario: Scenario
+) -> dict[str, Any]:
+    """Run one scenario and return its report (``passed`` False when an invariant failed)."""
+    # Every scenario starts from a freshly started system: the graceful stop lets requests still
+    # held by the last scenario's gremlins (a 7 s delay outlives the drain) finish before the
+    # tables are emptied, and the breakers start closed instead of open from the last outage.
+    for name in ("reconciler", "orders", "inventory"):
+        system.stop(name)
+    for name in ("inventory", "orders", "reconciler"):
+        system.start(name)
+    empty_tables(orders)
+    empty_tables(inventory)
+    # A quarter of the orders want about two scarce units each: a tenth of the order count in
+    # stock means most of them are rejected once it runs out.
+    for sku, on_hand in (
+        ("PLENTY-1", PLENTY),
+        ("PLENTY-2", PLENTY),
+        ("SCARCE-1", max(5, scenario.orders // 10)),
+    ):
+        system.create_product(sku, on_hand)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    chaos_url = system.inventory.removesuffix("/api/v1") + "/chaos"
+    for gremlin in scenario.gremlins:
+        body = {k: v for k, v in gremlin.items() if k != "name"}
+        response = system.http.put(f"{chaos_url}/{gremlin['name']}", json=body, headers=auth)
+        response.raise_for_status()
+    logs = {name: _size(system.logdir / f"{name}.log") for name in ("orders", "reconciler")}
+    observed = Observed()
+    started = time.monotonic()
+
+    def customer(i: int) -> None:
+        response, _ = system.place_definite(
+            f"{scenario.name}-{i}", f"c-{i % 17}", items_for(i), observed
+        )
+        if response.status_code == 201 and i % 10 in (3, 7):
+            action = "cancel" if i % 10 == 3 else "ship"
+            observed.record(None, system.act(response.json()["id"], action).status_code, {})
+
+    events = sorted(scenario.events, key=lambda e: e["after_orders"])
+    with ThreadPoolExecutor(scenario.concurrency) as pool:
+        futures = [pool.submit(customer, i) for i in range(scenario.orders)]
+        for done, future in enumerate(as_completed(futures), start=1):
+            future.result()
+            while events and done >= events[0]["after_orders"]:
+                _apply(system, events.pop(0)["action"])
+    for event in events:
+        _apply(system, event["action"])
+    for i in range(0, scenario.orders, 10):  # clients repeating themselves: replays must match
+        system.place_definite(f"{scenario.name}-{i}", f"c-{i % 17}", items_for(i), observed)
+    load_s = time.monotonic() - started
+
+    gremlins = system.http.get(chaos_url).json()["gremlins"]
+    system.http.delete(chaos_url, headers=auth).raise_for_status()
+    system.ensure_running()
+    drain_s = drain(orders, timeout_s=300)
+    results = check_all(orders, inventory, observed)
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "passed": not violations(results),
+        "invariants": results,
+        "orders_by_status": _orders_by_status(orders),
+        "client_status_codes": {str(k): v for k, v in sorted(Counter(observed.statuses).items())},
+        "latency_ms": _percentiles(observed.latencies_ms),
+        "gremlins": {
+            g["name"]: {"kind": g["kind"], "matched": g["matched"], "fired": g["fired"]}
+            for g in gremlins
+        },
+        "affected_orders": _affected(orders, inventory),
+        "retries": _count_lines(system.logdir, logs, "retrying inventory call"),
+        "breaker_openings": _count_lines(system.logdir, logs, '"to": "open"'),
+        "load_s": round(load_s, 1),
+        "drain_s": round(drain_s, 1),
+    }
+
+
+def _apply(system: System, action: str) -> None:
+    if action == "stop_inventory":
+        system.stop("inventory")
+    elif action == "start_inventory":
+        system.start("inventory")
+    else:
+        raise ValueError(f"unknown event action {action!r}")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _count_lines(logdir: Path, offsets: dict[str, int], needle: str) -> int:
+    total = 0
+    for name, offset in offsets.items():
+        path = logdir / f"{name}.log"
+        if path.exists():
+            with path.open("rb") as f:
+                f.seek(offset)
+                total += f.read().count(needle.encode())
+    return total
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": round(ordered[-1], 1)}
+
+
+def _orders_by_status(orders: Engine) -> dict[str, int]:
+    with orders.connect() as conn:
+        rows = conn.execute(text("SELECT status, count(*) FROM orders GROUP BY status ORDER BY 1"))
+        return {r[0]: r[1] for r in rows}
+
+
+def _affected(orders: Engine, inventory: Engine) -> dict[str, dict[str, Any]]:
+    """Which orders met which gremlin, and how each of them ended."""
+    with inventory.connect() as conn:
+        hits = conn.execute(
+            text(
+                "SELECT gremlin, reservation_id FROM gremlin_firings "
+                "WHERE reservation_id IS NOT NULL"
+            )
+        ).all()
+    with orders.connect() as conn:
+        final = {str(r.id): r.status for r in conn.execute(text("SELECT id, status FROM orders"))}
+    report: dict[str, dict[str, Any]] = {}
+    for gremlin, reservation in hits:
+        entry = report.setdefault(gremlin, {"ended": Counter(), "orders": {}})
+        status = final.get(reservation, "UNKNOWN")
+        if reservation not in entry["orders"]:
+            entry["ended"][status] += 1
+        entry["orders"][reservation] = status
+    return {g: {"ended": dict(e["ended"]), "orders": e["orders"]} for g, e in report.items()}
+
+
+def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
+    header = (
+        "scenario",
+        "result",
+        "orders (final)",
+        "client codes",
+        "latency ms p50/p95/p99/max",
+        "injections",
+        "retries",
+        "breaker opened",
+        "drain s",
+    )
+    rows = []
+    for r in reports:
+        lat = r["latency_ms"]
+        rows.append(
+            (
+                r["scenario"],
+                "PASS" if r["passed"] else "FAIL",
+                " ".join(f"{k}={v}" for k, v in r["orders_by_status"].items()),
+                " ".join(f"{k}:{v}" for k, v in r["client_status_codes"].items()),
+                "/".join(str(int(lat[k])) for k in ("p50", "p95", "p99", "max")) if lat else "-",
+                " ".join(f"{n}={g['fired']}/{g['matched']}" for n, g in r["gremlins"].items())
+                or "-",
+                str(r["retries"]),
+                str(r["breaker_openings"]),
+                str(r["drain_s"]),
+            )
+        )
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
+    for line in (header, tuple("-" * w for w in widths), *rows):
+        print(" | ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False)), file=out)
+    print(file=out)
+    for r in reports:
+        for gremlin, entry in r["affected_orders"].items():
+            ended = ", ".join(f"{k} {v}" for k, v in sorted(entry["ended"].items()))
+            print(
+                f"{r['scenario']}: {len(entry['orders'])} orders met {gremlin}; they ended {ended}",
+                file=out,
+            )
+        for problem in violations(r["invariants"]):
+            print(f"{r['scenario']}: VIOLATION {problem}", file=out)
+
+
+class ChaosEnvironment:
+    """A throwaway PostgreSQL and the running system, for the length of a run."""
+
+    def __enter__(self) -> ChaosEnvironment:
+        self.root = Path(tempfile.mkdtemp(prefix="chaos-run-"))
+        self.root.chmod(0o755)  # the server may run as 'postgres'
+        self.cluster = LocalCluster(self.root / "pg", free_port(), fast=True)
+        self.cluster.start()
+        dbs = [
+            Database("orders", "orders_chaos", "orders-chaos-pw"),
+            Database("inventory", "inventory_chaos", "inventory-chaos-pw"),
+        ]
+        provision(self.cluster.admin_conninfo(), dbs)
+        settings = Settings(
+            app_env="test",
+            orders_database_url=dbs[0].url("127.0.0.1", self.cluster.port),
+            inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
+            admin_token=ADMIN_TOKEN,
+        )
+        upgrade("orders", settings.orders_database_url)
+        upgrade("inventory", settings.inventory_database_url)
+        self.orders = make_engine(settings.orders_database_url, settings, application_name="chaos")
+        self.inventory = make_engine(
+            settings.inventory_database_url, settings, application_name="chaos"
+        )
+        self.system = System(settings, self.root / "logs", env_overrides=dict(RUNNER_ENV))
+        for name in ("inventory", "orders", "reconciler"):
+            self.system.start(name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.system.stop_all()
+        self.orders.dispose()
+        self.inventory.dispose()
+        self.cluster.stop()
+
+    def run(self, scenario: Scenario) -> dict[str, Any]:
+        return run_scenario(self.system, self.orders, self.inventory, scenario)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", action="append", help="run only these (repeatable)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every order count")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path(".run/chaos-report.json"),
+        help="where to write the JSON report",
+    )
+    args = parser.parse_args(argv)
+    scenarios = all_scenarios(args.scenario, args.scale)
+    reports = []
+    with ChaosEnvironment() as env:
+        print(f"logs in {env.system.logdir}", flush=True)
+        for scenario in scenarios:
+            print(f"running {scenario.name}: {scenario.description}", flush=True)
+            reports.append(env.run(scenario))
+    print()
+    print_table(reports)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(reports, indent=2, default=str))
+    print(f"\nJSON report: {args.json}")
+    return 0 if all(r["passed"] for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

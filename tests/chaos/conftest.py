@@ -1,0 +1,18 @@
+import pytest
+
+from chaos.runner import ADMIN_TOKEN
+from chaos.system import System
+
+pytestmark = pytest.mark.chaos
+
+
+@pytest.fixture(scope="package")
+def chaos_system(settings, tmp_path_factory):
+    """The system with chaos on, for the short scenarios (short timeouts: they drain in seconds)."""
+    running = System(settings.replace(admin_token=ADMIN_TOKEN), tmp_path_factory.mktemp("chaos"))
+    try:
+        for name in ("inventory", "orders", "reconciler"):
+            running.start(name)
+        yield running
+    finally:
+        running.stop_all()

@@ -1,0 +1,33 @@
+"""Short versions of two chaos scenarios, so every `make test` keeps the guarantees honest.
+
+The full set, at full size, runs with `make test-chaos`.
+"""
+
+from chaos.invariants import violations
+from chaos.runner import all_scenarios, run_scenario
+
+
+def scenario(name):
+    (found,) = all_scenarios([name], scale=0.25)
+    return found
+
+
+def test_crashes_after_commit_lose_nothing(chaos_system, orders_engine, inventory_engine):
+    report = run_scenario(
+        chaos_system, orders_engine, inventory_engine, scenario("crashes_after_commit_10pct")
+    )
+
+    assert violations(report["invariants"]) == []
+    assert report["gremlins"]["crash-10pct"]["fired"] > 0
+    assert "PENDING" not in report["orders_by_status"]
+    assert report["orders_by_status"].get("REJECTED", 0) > 0  # scarce stock ran out
+
+
+def test_inventory_stopped_mid_run_loses_nothing(chaos_system, orders_engine, inventory_engine):
+    report = run_scenario(
+        chaos_system, orders_engine, inventory_engine, scenario("inventory_stopped")
+    )
+
+    assert violations(report["invariants"]) == []
+    assert report["client_status_codes"].get("202", 0) > 0  # the outage was felt, as PENDING
+    assert report["breaker_openings"] > 0
