@@ -1,4 +1,4 @@
-"""A gremlin set through one request reaches every gunicorn worker (its state is in the database)."""
+"""A gremlin set through one request reaches every gunicorn worker (state is in the database)."""
 
 import time
 
