@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from prometheus_client import CollectorRegistry, Counter
 from sqlalchemy import Engine
 
 from chaos.engine import Chaos
@@ -17,11 +18,31 @@ from chaos.store import GremlinStore
 __all__ = ["Chaos", "init_app"]
 
 
-def init_app(app: Flask, api: Any, engine: Engine, *, enabled: bool, admin_token: str) -> Chaos:
-    """Install the gremlin engine and the ``/chaos`` API on ``app``."""
+def init_app(
+    app: Flask,
+    api: Any,
+    engine: Engine,
+    *,
+    enabled: bool,
+    admin_token: str,
+    registry: CollectorRegistry | None = None,
+) -> Chaos:
+    """Install the gremlin engine, its ``/chaos`` API and its injection counter on ``app``."""
     from chaos.api import blueprint
 
+    injections = Counter(
+        "chaos_gremlin_injections_total",
+        "Faults injected, by gremlin kind and phase",
+        ["kind", "phase"],
+        registry=registry,
+    )
     chaos = Chaos()
-    chaos.init_app(app, GremlinStore(engine), enabled=enabled, admin_token=admin_token)
+    chaos.init_app(
+        app,
+        GremlinStore(engine),
+        enabled=enabled,
+        admin_token=admin_token,
+        on_fire=lambda kind, phase: injections.labels(kind, phase).inc(),
+    )
     api.register_blueprint(blueprint)
     return chaos

@@ -51,8 +51,10 @@ class Chaos:
         sleep: Callable[[float], None] = time.sleep,
         die: Callable[[], None] = _die,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_fire: Callable[[str, str], None] = lambda kind, phase: None,
     ) -> None:
         self.store, self.enabled, self.admin_token = store, enabled, admin_token
+        self._on_fire = on_fire
         self._refresh_s, self._sleep, self._die, self._clock = refresh_s, sleep, die, clock
         self._cache: list[Gremlin] = []
         self._loaded_at = float("-inf")
@@ -109,6 +111,7 @@ class Chaos:
             return None
         reservation = (request.view_args or {}).get("reservation_id")
         self.store.record_firing(gremlin, reservation, request.method, request.path)
+        self._on_fire(gremlin.kind.value, _phase(gremlin).value)
         log.warning(
             "gremlin fired",
             extra={

@@ -47,6 +47,7 @@ class System:
 
     def __post_init__(self) -> None:
         self.order_port, self.inventory_port = free_port(), free_port()
+        self.reconciler_metrics_port = free_port()
         self.orders = f"http://127.0.0.1:{self.order_port}/api/v1"
         self.inventory = f"http://127.0.0.1:{self.inventory_port}/api/v1"
         self.http = requests.Session()
@@ -80,6 +81,7 @@ class System:
             "IDEMPOTENCY_LEASE_S": "3",
             "RECONCILER_BATCH_SIZE": "5",
             "CHAOS_ENABLED": "true",
+            "RECONCILER_METRICS_BIND": f"127.0.0.1:{self.reconciler_metrics_port}",
             "ADMIN_TOKEN": s.admin_token,
         }
 
@@ -94,7 +96,10 @@ class System:
             ready = f"http://127.0.0.1:{port}/health/ready"
         log = self.logdir / f"{name}.log"
         seen = log.stat().st_size if log.exists() else 0
-        proc = processes.start(command, log, self.env())
+        env = self.env()
+        if name != "reconciler":  # gunicorn workers share their metrics through files
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.logdir / f"metrics-{name}")
+        proc = processes.start(command, log, env)
         self.procs[name] = proc
         if ready:
             processes.wait_ready(ready, process=proc)

@@ -7,6 +7,8 @@ from functools import partial
 from flask import Flask
 
 import chaos
+from inventory_service import metrics as inventory_metrics
+from inventory_service.metrics import InventoryMetrics
 from inventory_service.repository import UnitOfWork
 from inventory_service.views import ERRORS, api
 from shared.api import init_api
@@ -14,6 +16,7 @@ from shared.config import Settings, load_settings
 from shared.db import make_engine
 from shared.health import health_blueprint
 from shared.logs import configure_logging
+from shared.metrics import init_metrics
 from shared.web import init_web
 
 
@@ -28,12 +31,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["inventory_uow"] = partial(UnitOfWork, engine)
+    registry = init_metrics(app, settings)
+    inventory_metrics.init_app(app, partial(UnitOfWork, engine), InventoryMetrics(registry))
 
     smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")
     smorest.register_blueprint(api)
     app.register_blueprint(health_blueprint(engine))
     chaos.init_app(
-        app, smorest, engine, enabled=settings.chaos_enabled, admin_token=settings.admin_token
+        app,
+        smorest,
+        engine,
+        enabled=settings.chaos_enabled,
+        admin_token=settings.admin_token,
+        registry=registry,
     )
     init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
     return app

@@ -8,7 +8,9 @@ from functools import partial
 from flask import Flask
 from sqlalchemy import Engine
 
+from order_service import metrics as order_metrics
 from order_service.delivery import Deliverer
+from order_service.metrics import OrderMetrics
 from order_service.repository import UnitOfWork
 from order_service.services import OrderContext
 from order_service.views import ERRORS, api
@@ -20,6 +22,7 @@ from shared.inventory import InventoryPort
 from shared.inventory.http import HttpInventory
 from shared.inventory.resilient import ResilientInventory, build_breaker_storage
 from shared.logs import configure_logging
+from shared.metrics import ClientMetrics, init_metrics
 from shared.resilience.breaker import Breaker
 from shared.resilience.bulkhead import Bulkhead
 from shared.web import init_web
@@ -29,7 +32,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_inventory(settings: Settings) -> ResilientInventory:
+def build_inventory(settings: Settings, metrics: ClientMetrics | None = None) -> ResilientInventory:
     """The inventory client of one process: timeouts, retries, breaker and bulkhead."""
     http = HttpInventory(
         settings.inventory_url,
@@ -42,6 +45,7 @@ def build_inventory(settings: Settings) -> ResilientInventory:
         fail_max=settings.breaker_fail_max,
         reset_timeout_s=settings.breaker_reset_timeout_s,
         storage=build_breaker_storage(settings.redis_url, "inventory"),  # type: ignore[arg-type]
+        listeners=[metrics.listener()] if metrics else [],
     )
     return ResilientInventory(
         http,
@@ -51,6 +55,7 @@ def build_inventory(settings: Settings) -> ResilientInventory:
         deadline_s=settings.order_reserve_deadline_s,
         backoff_base_s=settings.inventory_backoff_base_s,
         backoff_max_s=settings.inventory_backoff_max_s,
+        observer=metrics,
     )
 
 
@@ -80,10 +85,12 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.orders_database_url, settings, application_name="orders")
-    inventory = inventory or build_inventory(settings)
+    registry = init_metrics(app, settings)
+    inventory = inventory or build_inventory(settings, ClientMetrics(registry))
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["order_context"] = build_context(settings, inventory, engine)
+    order_metrics.init_app(app, partial(UnitOfWork, engine), OrderMetrics(registry))
 
     smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")
     smorest.register_blueprint(api)

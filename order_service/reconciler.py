@@ -11,8 +11,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from order_service.services import OrderContext, cancel_order
 from shared.errors import InvalidTransition
@@ -26,6 +29,8 @@ class Reconciler:
     pending_ttl_s: float
     batch_size: int = 50
     interval_s: float = 1.0
+    # Told of every delivery: (command, delivered?). Metrics plug in here.
+    on_delivery: Callable[[str, bool], None] = lambda command, delivered: None
 
     def run_once(self) -> int:
         """One pass; returns how many commands and orders it handled."""
@@ -55,6 +60,7 @@ class Reconciler:
             tx.commit()
         for command in commands:
             delivered = self.ctx.deliverer.deliver(command, self.ctx.reserve_timeout_s)
+            self.on_delivery(command.kind.value, delivered)
             log.info(
                 "delivered" if delivered else "delivery failed",
                 extra={
@@ -88,6 +94,7 @@ def main() -> None:
     from shared.config import load_settings
     from shared.db import make_engine
     from shared.logs import configure_logging
+    from shared.metrics import ClientMetrics
 
     # SIGTERM ends the current pass cleanly; anything claimed but not settled is redelivered
     # by whoever claims it after the lease, and redelivery is harmless. Installed first, so a
@@ -98,13 +105,25 @@ def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, service="reconciler")
     engine = make_engine(settings.orders_database_url, settings, application_name="reconciler")
-    ctx = build_context(settings, build_inventory(settings), engine)
+    registry = CollectorRegistry()
+    deliveries = Counter(
+        "reconciler_deliveries_total",
+        "Outbox commands the reconciler tried, by outcome",
+        ["command", "outcome"],
+        registry=registry,
+    )
+    ctx = build_context(settings, build_inventory(settings, ClientMetrics(registry)), engine)
     reconciler = Reconciler(
         ctx,
         settings.order_pending_ttl_s,
         settings.reconciler_batch_size,
         settings.reconciler_interval_s,
+        on_delivery=lambda command, ok: deliveries.labels(
+            command, "delivered" if ok else "failed"
+        ).inc(),
     )
+    host, _, port = settings.reconciler_metrics_bind.rpartition(":")
+    start_http_server(int(port), addr=host, registry=registry)
     reconciler.run(stop)
     engine.dispose()
 

@@ -95,6 +95,15 @@ class OrderRepository:
         lines = self._lines([r["id"] for r in rows])
         return [_order(r, lines[r["id"]]) for r in rows]
 
+    def count_pending(self) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(orders)
+                .where(orders.c.status == OrderStatus.PENDING.value)
+            ).scalar_one()
+        )
+
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
         """PENDING orders placed before ``older_than``."""
         rows = self.conn.execute(
@@ -288,6 +297,15 @@ class OutboxRepository:
                 attempts=outbox.c.attempts + 1, last_error=error[:500], next_attempt_at=retry_at
             )
         )
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many commands wait, and when the oldest of them was written."""
+        row = self.conn.execute(
+            select(func.count(), func.min(outbox.c.created_at)).where(
+                outbox.c.delivered_at.is_(None)
+            )
+        ).one()
+        return int(row[0]), row[1]
 
     def undelivered_count(self) -> int:
         return self.conn.execute(

@@ -59,6 +59,10 @@ class Settings:
     inventory_bind: str = "127.0.0.1:3002"
     web_workers: int = 2
     web_threads: int = 8
+    # Set by the launcher before Python starts (prometheus_client reads it at import): gunicorn's
+    # workers then share their metrics through files in this directory.
+    prometheus_multiproc_dir: str | None = None
+    reconciler_metrics_bind: str = "127.0.0.1:3003"
 
     @property
     def is_production(self) -> bool:
@@ -111,6 +115,8 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "INVENTORY_BIND": ("inventory_bind", str),
     "WEB_WORKERS": ("web_workers", int),
     "WEB_THREADS": ("web_threads", int),
+    "PROMETHEUS_MULTIPROC_DIR": ("prometheus_multiproc_dir", str),
+    "RECONCILER_METRICS_BIND": ("reconciler_metrics_bind", str),
 }
 
 # Lower bounds that keep a typo from turning into a hang or a division by zero.

@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shared.inventory.http import HttpInventory, ServerError
 from shared.inventory.port import (
+    InventoryRefused,
     InventoryReply,
     InventoryUnavailable,
     Line,
@@ -42,6 +44,22 @@ _TRANSIENT = frozenset({UnavailableReason.TIMEOUT, UnavailableReason.CONNECTION}
 Attempt = Callable[[float], InventoryReply]
 
 
+class Observer(Protocol):
+    """Told about every call and retry (metrics plug in here; the client knows no Prometheus)."""
+
+    def call_finished(self, operation: str, outcome: str, seconds: float) -> None: ...
+
+    def retried(self, operation: str, reason: str) -> None: ...
+
+
+class NoObserver:
+    def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
+        pass
+
+    def retried(self, operation: str, reason: str) -> None:
+        pass
+
+
 def retryable(exc: BaseException) -> bool:
     """Worth another attempt: the failure may be gone in a moment."""
     if isinstance(exc, ServerError):
@@ -52,18 +70,6 @@ def retryable(exc: BaseException) -> bool:
 def counts_against_breaker(exc: BaseException) -> bool:
     """Only a missing answer is a failure; a refusal is inventory working as designed."""
     return isinstance(exc, InventoryUnavailable)
-
-
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    log.info(
-        "retrying inventory call",
-        extra={
-            "attempt": state.attempt_number,
-            "sleep_s": round(state.upcoming_sleep, 3),
-            "reason": getattr(exc, "reason", type(exc).__name__),
-        },
-    )
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -86,6 +92,7 @@ class ResilientInventory:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         min_attempt_s: float = 0.05,
+        observer: Observer | None = None,
     ) -> None:
         self.inner = inner
         self.breaker = breaker
@@ -96,25 +103,44 @@ class ResilientInventory:
         self._clock = clock
         self._sleep = sleep
         self._min_attempt_s = min_attempt_s
+        self.observer = observer or NoObserver()
 
     def reserve(
         self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
     ) -> InventoryReply:
         return self._call(
-            lambda t: self.inner.reserve(reservation_id, lines, timeout_s=t), timeout_s
+            "reserve", lambda t: self.inner.reserve(reservation_id, lines, timeout_s=t), timeout_s
         )
 
     def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
-        return self._call(lambda t: self.inner.release(reservation_id, timeout_s=t), timeout_s)
+        return self._call(
+            "release", lambda t: self.inner.release(reservation_id, timeout_s=t), timeout_s
+        )
 
     def commit(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
-        return self._call(lambda t: self.inner.commit(reservation_id, timeout_s=t), timeout_s)
+        return self._call(
+            "commit", lambda t: self.inner.commit(reservation_id, timeout_s=t), timeout_s
+        )
 
-    def _call(self, attempt: Attempt, timeout_s: float | None) -> InventoryReply:
+    def _call(self, operation: str, attempt: Attempt, timeout_s: float | None) -> InventoryReply:
+        started = self._clock()
+        outcome = "ok"
+        try:
+            return self._bounded(operation, attempt, timeout_s)
+        except InventoryRefused:
+            outcome = "refused"
+            raise
+        except InventoryUnavailable as exc:
+            outcome = exc.reason.value
+            raise
+        finally:
+            self.observer.call_finished(operation, outcome, self._clock() - started)
+
+    def _bounded(self, operation: str, attempt: Attempt, timeout_s: float | None) -> InventoryReply:
         budget = self.deadline_s if timeout_s is None else min(timeout_s, self.deadline_s)
         deadline = self._clock() + budget
         retrying = Retrying(
-            before_sleep=_log_retry,
+            before_sleep=lambda state: self._retrying(operation, state),
             stop=stop_after_attempt(self.attempts)
             | stop_at_deadline(deadline, self._clock, self._min_attempt_s),
             wait=self._wait,
@@ -136,6 +162,20 @@ class ResilientInventory:
             raise InventoryUnavailable(UnavailableReason.DEADLINE, "no time left for an attempt")
         self.breaker.check()
         return attempt(remaining)
+
+    def _retrying(self, operation: str, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        reason = str(getattr(getattr(exc, "reason", None), "value", type(exc).__name__))
+        log.info(
+            "retrying inventory call",
+            extra={
+                "operation": operation,
+                "attempt": state.attempt_number,
+                "sleep_s": round(state.upcoming_sleep, 3),
+                "reason": reason,
+            },
+        )
+        self.observer.retried(operation, reason)
 
     def health(self) -> dict[str, object]:
         """Reachability and breaker state, for ``/health``: trouble here is "degraded"."""

@@ -131,10 +131,10 @@ def up() -> None:
     env.setdefault("CHAOS_ENABLED", "true" if not settings.is_production else "false")
     order_url = "http://" + settings.order_bind
     inventory_url = "http://" + settings.inventory_bind
-    _start(
-        "inventory", processes.gunicorn_command("inventory"), inventory_url + "/health/ready", env
-    )
-    _start("orders", processes.gunicorn_command("orders"), order_url + "/health/ready", env)
+    for name, url in (("inventory", inventory_url), ("orders", order_url)):
+        # prometheus_client reads this before anything else: it must be set at process start.
+        metrics_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name)}
+        _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
     _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
     print(f"""
 Order service:     {order_url}   (API docs {order_url}/docs)

@@ -1,0 +1,80 @@
+"""Order metrics as an extension: answers to ``POST /orders`` by outcome, and the backlog.
+
+The backlog gauges come from the database when ``/metrics`` is scraped, so every worker reports
+the same truth ("mostrecent" in multiprocess mode), and nothing in the order logic knows of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask, Response, request
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from order_service.repository import UnitOfWork
+
+
+class OrderMetrics:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.placed = Counter(
+            "orders_placed_total",
+            "Answers to POST /orders by outcome",
+            ["outcome"],
+            registry=registry,
+        )
+        self.pending = Gauge(
+            "orders_pending",
+            "Orders waiting for inventory's answer",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        self.undelivered = Gauge(
+            "orders_outbox_undelivered",
+            "Inventory commands not delivered yet",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        self.oldest_age = Gauge(
+            "orders_outbox_oldest_undelivered_age_seconds",
+            "Age of the oldest undelivered inventory command (0 when none)",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+
+
+def outcome(response: Response) -> str:
+    """What a ``POST /orders`` answer meant, in one low-cardinality word."""
+    if response.headers.get("Idempotent-Replayed") == "true":
+        return "replayed"
+    simple = {201: "confirmed", 202: "pending", 400: "invalid", 409: "in_progress"}
+    if response.status_code in simple:
+        return simple[response.status_code]
+    if response.status_code == 422:
+        body = response.get_json(silent=True) or {}
+        return str(body.get("error", {}).get("code", "rejected")).lower()
+    return f"http_{response.status_code}"
+
+
+def init_app(app: Flask, uow: Callable[[], UnitOfWork], metrics: OrderMetrics) -> None:
+    @app.after_request
+    def _count(response: Response) -> Response:
+        if (
+            request.method == "POST"
+            and request.url_rule
+            and request.url_rule.rule == ("/api/v1/orders")
+        ):
+            metrics.placed.labels(outcome(response)).inc()
+        return response
+
+    @app.before_request
+    def _backlog() -> None:
+        if request.path != "/metrics":
+            return
+        with uow() as tx:
+            pending = tx.orders.count_pending()
+            undelivered, oldest = tx.outbox.backlog()
+        metrics.pending.set(pending)
+        metrics.undelivered.set(undelivered)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        metrics.oldest_age.set(max(0.0, age))

@@ -1,0 +1,43 @@
+"""gunicorn settings and hooks both services share; each ``gunicorn_conf.py`` names its service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shared.config import load_settings
+from shared.metrics import mark_worker_dead
+
+_settings = load_settings()
+
+
+def settings_for(service: str) -> dict[str, Any]:
+    """Module-level gunicorn settings for ``service`` ("orders" or "inventory")."""
+    return {
+        "bind": _settings.order_bind if service == "orders" else _settings.inventory_bind,
+        "workers": _settings.web_workers,
+        # Threads let one worker wait on the database or on inventory without stalling others.
+        "worker_class": "gthread",
+        "threads": _settings.web_threads,
+        # Longer than the slowest request we allow (the reserve deadline): no healthy request
+        # is cut, and a stuck worker is still replaced.
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,  # the app writes one JSON line per request itself
+        "errorlog": "-",
+    }
+
+
+def on_starting(server: Any) -> None:
+    """A fresh metrics directory per start: stale files would add old counts to new ones."""
+    if _settings.prometheus_multiproc_dir:
+        directory = Path(_settings.prometheus_multiproc_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges must not linger in the sums."""
+    mark_worker_dead(_settings, worker.pid)

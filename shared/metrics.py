@@ -1,0 +1,113 @@
+"""Prometheus metrics: HTTP RED through prometheus-flask-exporter, and the inventory client's.
+
+Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` is set before Python starts and every worker writes
+its samples to files there; ``/metrics`` (served by whichever worker) adds them all up. Our own
+metrics are then created unregistered (the files are the registry); in a single process they
+are registered on the app's own registry, so several apps in one process (tests) never clash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pybreaker
+from flask import Flask, Request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_flask_exporter import PrometheusMetrics
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+from shared.config import Settings
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 6, 8, 15)
+
+
+def route(request: Request) -> str:
+    """The route template (``/api/v1/orders/<uuid:order_id>``), never the raw path."""
+    return request.url_rule.rule if request.url_rule else "unmatched"
+
+
+def init_metrics(app: Flask, settings: Settings) -> CollectorRegistry | None:
+    """Serve ``/metrics`` with RED per route; returns where our own metrics must register."""
+    options: dict[str, Any] = {
+        "group_by": route,
+        "excluded_paths": ["^/metrics", "^/health"],
+        "buckets": LATENCY_BUCKETS,
+    }
+    if settings.prometheus_multiproc_dir:
+        GunicornInternalPrometheusMetrics(app, **options)
+        app.extensions["metrics_registry"] = None
+        return None
+    registry = CollectorRegistry()
+    PrometheusMetrics(app, registry=registry, **options)
+    app.extensions["metrics_registry"] = registry
+    return registry
+
+
+def mark_worker_dead(settings: Settings, pid: int) -> None:
+    """gunicorn's ``child_exit``: drop a dead worker's live gauges."""
+    if settings.prometheus_multiproc_dir:
+        GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(pid)
+
+
+class ClientMetrics:
+    """The inventory client: calls by operation and outcome, retries, breaker, bulkhead."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.calls = Counter(
+            "inventory_client_calls_total",
+            "Calls to inventory by operation and outcome",
+            ["operation", "outcome"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "inventory_client_call_duration_seconds",
+            "Calls to inventory, retries included",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.retries = Counter(
+            "inventory_client_retries_total",
+            "Attempts repeated, by the failure that caused it",
+            ["operation", "reason"],
+            registry=registry,
+        )
+        self.breaker_state = Gauge(
+            "inventory_circuit_breaker_state",
+            "1 for the breaker state of some process",
+            ["state"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
+        self.breaker_transitions = Counter(
+            "inventory_circuit_breaker_transitions_total",
+            "Breaker state changes",
+            ["to_state"],
+            registry=registry,
+        )
+        for state in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN):
+            self.breaker_state.labels(state).set(1 if state == pybreaker.STATE_CLOSED else 0)
+
+    # the resilient client's observer ---------------------------------------------------------
+    def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
+        self.calls.labels(operation, outcome).inc()
+        self.duration.labels(operation).observe(seconds)
+
+    def retried(self, operation: str, reason: str) -> None:
+        self.retries.labels(operation, reason).inc()
+
+    def listener(self) -> pybreaker.CircuitBreakerListener:
+        """A pybreaker listener that keeps the breaker gauges current."""
+        metrics = self
+
+        class Listener(pybreaker.CircuitBreakerListener):
+            def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+                for state in (
+                    pybreaker.STATE_CLOSED,
+                    pybreaker.STATE_OPEN,
+                    pybreaker.STATE_HALF_OPEN,
+                ):
+                    metrics.breaker_state.labels(state).set(1 if state == new_state.name else 0)
+                metrics.breaker_transitions.labels(new_state.name).inc()
+
+        return Listener()
