@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -136,9 +137,27 @@ def up() -> None:
         metrics_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name)}
         _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
     _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
+    prometheus = shutil.which("prometheus")
+    if prometheus:
+        _start(
+            "prometheus",
+            [
+                prometheus,
+                f"--config.file={processes.ROOT / 'monitoring/prometheus/prometheus.yml'}",
+                f"--storage.tsdb.path={RUN / 'prometheus'}",
+                "--web.listen-address=127.0.0.1:9090",
+            ],
+            "http://127.0.0.1:9090/-/ready",
+            env,
+        )
+        watching = "Prometheus:        http://127.0.0.1:9090   (alerts at /alerts)"
+    else:
+        watching = "Prometheus:        not installed (sudo apt-get install prometheus)"
     print(f"""
 Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
+{watching}
+Metrics:           {order_url}/metrics {inventory_url}/metrics http://{settings.reconciler_metrics_bind}/metrics
 
 Try it:
   curl -s -X POST {order_url}/api/v1/orders -H 'Content-Type: application/json' \\
@@ -149,7 +168,7 @@ Stop everything with: make down""")
 
 
 def down() -> None:
-    for name in ("reconciler", "orders", "inventory"):
+    for name in ("prometheus", "reconciler", "orders", "inventory"):
         pid = _running(name)
         if pid:
             processes.stop(pid)
@@ -163,7 +182,7 @@ def down() -> None:
 
 
 def status() -> None:
-    for name in ("inventory", "orders", "reconciler"):
+    for name in ("inventory", "orders", "reconciler", "prometheus"):
         pid = _running(name)
         print(f"  {name}: {f'running (pid {pid})' if pid else 'stopped'}")
 
