@@ -144,17 +144,17 @@ class StockRepository:
         status: ReservationStatus,
         lines: Iterable[Line],
         rejection: dict[str, Any] | None = None,
-    ) -> bool:
-        """Store a new reservation; False when another transaction stored this id first."""
+    ) -> StoredReservation | None:
+        """Store a new reservation; None when another transaction stored this id first."""
         row = self.conn.execute(
             insert(reservations)
             .values(id=reservation_id, status=status.value, rejection=rejection)
             .on_conflict_do_nothing()
-            .returning(reservations.c.id)
+            .returning(reservations.c.created_at, reservations.c.updated_at)
         ).first()
         if row is None:
-            return False
-        lines = list(lines)
+            return None
+        lines = tuple(lines)
         if lines:
             self.conn.execute(
                 reservation_lines.insert(),
@@ -163,7 +163,9 @@ class StockRepository:
                     for ln in lines
                 ],
             )
-        return True
+        return StoredReservation(
+            reservation_id, status, lines, rejection, row.created_at, row.updated_at
+        )
 
     def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None:
         self.conn.execute(

@@ -109,15 +109,14 @@ def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outc
                 rejection: dict[str, Any] | None = {"shortages": [asdict(s) for s in missing]}
             else:
                 status, rejection = ReservationStatus.RESERVED, None
-            if not tx.stock.insert_reservation(reservation_id, status, lines, rejection):
+            created = tx.stock.insert_reservation(reservation_id, status, lines, rejection)
+            if created is None:
                 continue  # a concurrent call with this id won; its stored outcome answers
             if status is ReservationStatus.RESERVED:
                 tx.stock.change_stock(
                     ((ln.sku, 0, ln.quantity) for ln in lines), "reserve", reservation_id
                 )
-            created = tx.stock.get_reservation(reservation_id)
             tx.commit()
-        assert created is not None
         return Outcome(created, created=True)
 
 
@@ -134,7 +133,10 @@ def release(uow: UowFactory, reservation_id: str) -> Outcome:
         with uow() as tx:
             stored = tx.stock.get_reservation(reservation_id, lock=True)
             if stored is None:
-                if not tx.stock.insert_reservation(reservation_id, ReservationStatus.RELEASED, []):
+                if (
+                    tx.stock.insert_reservation(reservation_id, ReservationStatus.RELEASED, [])
+                    is None
+                ):
                     continue
             elif domain.must_release(reservation_id, stored.status):
                 tx.stock.lock_stock(ln.sku for ln in stored.lines)

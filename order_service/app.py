@@ -32,14 +32,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_inventory(settings: Settings, metrics: ClientMetrics | None = None) -> ResilientInventory:
+def build_inventory(
+    settings: Settings, metrics: ClientMetrics | None = None
+) -> ResilientInventory | HttpInventory:
     """The inventory client of one process: timeouts, retries, breaker and bulkhead."""
     http = HttpInventory(
         settings.inventory_url,
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
-        pool_size=settings.inventory_max_concurrency,
+        pool_size=max(settings.inventory_max_concurrency, settings.web_threads),
     )
+    if settings.inventory_client == "bare":
+        return http
     breaker = Breaker(
         "inventory",
         fail_max=settings.breaker_fail_max,

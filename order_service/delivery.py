@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from order_service.domain import CommandKind, OrderStatus
+from order_service.domain import CommandKind, Order, OrderStatus
 from order_service.repository import OutboxCommand, UnitOfWork
 from shared.inventory import (
     InventoryPort,
@@ -23,9 +23,14 @@ from shared.inventory import (
     InventoryUnavailable,
     Line,
     ReservationState,
+    UnavailableReason,
 )
 
 log = logging.getLogger(__name__)
+NOT_TRIED = frozenset({UnavailableReason.BREAKER_OPEN, UnavailableReason.BULKHEAD_FULL})
+
+
+Outcome = InventoryReply | InventoryRefused | InventoryUnavailable
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,16 @@ class Deliverer:
 
     def deliver(self, command: OutboxCommand, timeout_s: float | None = None) -> bool:
         """Send one command and settle its answer; False when inventory gave none (retry later)."""
+        outcome = self.attempt(command, timeout_s)
+        with self.uow() as tx:
+            self.settle(tx, command, outcome)
+            tx.commit()
+        return not isinstance(outcome, InventoryUnavailable)
+
+    def attempt(self, command: OutboxCommand, timeout_s: float | None = None) -> Outcome:
+        """Send one command; whatever happened is returned, to be settled in a transaction."""
         try:
-            reply = send(self.inventory, command, timeout_s)
+            return send(self.inventory, command, timeout_s)
         except InventoryUnavailable as exc:
             log.info(
                 "inventory gave no answer; command kept for later",
@@ -52,46 +65,50 @@ class Deliverer:
                     "detail": exc.detail[:200],
                 },
             )
-            self._retry_later(command, exc)
-            return False
+            return exc
         except InventoryRefused as exc:
-            # A refusal will not change on a retry: close the command and say why.
             log.error("inventory refused %s for order %s: %s", command.kind, command.order_id, exc)
-            self._settle(command, None, refusal=exc)
-            return True
-        self._settle(command, reply)
-        return True
+            return exc
 
-    def _settle(
-        self,
-        command: OutboxCommand,
-        reply: InventoryReply | None,
-        refusal: InventoryRefused | None = None,
-    ) -> None:
-        now = self.clock()
-        with self.uow() as tx:
-            if command.kind is CommandKind.RESERVE:
-                order = tx.orders.get(command.order_id, lock=True)
-                if order is not None and order.status is OrderStatus.PENDING:
-                    if refusal is not None:
-                        order.transition(
-                            OrderStatus.REJECTED, now, f"inventory refused: {refusal.code}"
-                        )
-                        order.rejection = {"reason": str(refusal), "shortages": []}
-                    elif reply is not None and reply.state is ReservationState.RESERVED:
-                        order.transition(OrderStatus.CONFIRMED, now, "stock reserved")
-                    elif reply is not None and reply.state is ReservationState.REJECTED:
-                        order.reject(reply.shortages, now)
-                    tx.orders.save(order)
-            tx.outbox.delivered(command.id, now)
-            tx.commit()
+    def settle(
+        self, tx: UnitOfWork, command: OutboxCommand, outcome: Outcome, placed: Order | None = None
+    ) -> Order | None:
+        """Apply what inventory answered within ``tx``; returns the order when it was loaded.
 
-    def _retry_later(self, command: OutboxCommand, exc: InventoryUnavailable) -> None:
+        ``placed`` is the order as the caller created it: when its row is unchanged, the answer
+        is applied to it directly instead of reading the order back.
+        """
         now = self.clock()
-        delay = retry_delay(command.attempts, self.retry_base_s, self.retry_max_s)
-        with self.uow() as tx:
-            tx.outbox.failed(command.id, str(exc), now + timedelta(seconds=delay))
-            tx.commit()
+        if isinstance(outcome, InventoryUnavailable):
+            # Refused without a try (breaker open, bulkhead full): not an attempt, so the
+            # backoff does not grow and the command is due again as soon as inventory may be
+            # called.
+            tried = outcome.reason not in NOT_TRIED
+            delay = retry_delay(
+                command.attempts if tried else 0, self.retry_base_s, self.retry_max_s
+            )
+            tx.outbox.failed(command.id, str(outcome), now + timedelta(seconds=delay), tried=tried)
+            return placed
+        tx.outbox.delivered(command.id, now)
+        if command.kind is not CommandKind.RESERVE:
+            return placed
+        order = placed
+        if placed is None or tx.orders.lock_version(placed.id) != placed.version:
+            order = tx.orders.get(command.order_id, lock=True)
+        if order is None or order.status is not OrderStatus.PENDING:
+            return order  # settled meanwhile (or cancelled): nothing is left to decide
+        if isinstance(outcome, InventoryRefused):
+            # A refusal will not change on a retry: close the order and say why.
+            order.transition(OrderStatus.REJECTED, now, f"inventory refused: {outcome.code}")
+            order.rejection = {"reason": str(outcome), "shortages": []}
+        elif outcome.state is ReservationState.RESERVED:
+            order.transition(OrderStatus.CONFIRMED, now, "stock reserved")
+        elif outcome.state is ReservationState.REJECTED:
+            order.reject(outcome.shortages, now)
+        else:
+            return order  # RELEASED: a cancel overtook the reserve; the order is not PENDING
+        tx.orders.save(order)
+        return order
 
 
 def send(

@@ -12,11 +12,13 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from order_service.repository import OutboxCommand
 from order_service.services import OrderContext, cancel_order
 from shared.errors import InvalidTransition
 
@@ -29,6 +31,7 @@ class Reconciler:
     pending_ttl_s: float
     batch_size: int = 50
     interval_s: float = 1.0
+    concurrency: int = 8
     # Told of every delivery: (command, delivered?). Metrics plug in here.
     on_delivery: Callable[[str, bool], None] = lambda command, delivered: None
 
@@ -53,23 +56,36 @@ class Reconciler:
         log.info("reconciler stopped")
 
     def _deliver_due(self) -> int:
+        # While the breaker refuses, claiming commands would only churn the outbox: wait for
+        # the moment a probe may go.
+        if not self.ctx.deliverer.inventory.available():
+            return 0
         now = self.ctx.now()
         lease = timedelta(seconds=self.ctx.reserve_timeout_s + 5)
         with self.ctx.uow() as tx:
             commands = tx.outbox.claim_due(now, now + lease, self.batch_size)
             tx.commit()
-        for command in commands:
-            delivered = self.ctx.deliverer.deliver(command, self.ctx.reserve_timeout_s)
-            self.on_delivery(command.kind.value, delivered)
-            log.info(
-                "delivered" if delivered else "delivery failed",
-                extra={
-                    "order_id": str(command.order_id),
-                    "command": command.kind.value,
-                    "attempt": command.attempts + 1,
-                },
-            )
+        if len(commands) > 1 and self.concurrency > 1:
+            with ThreadPoolExecutor(min(self.concurrency, len(commands))) as pool:
+                list(pool.map(self._deliver, commands))
+        else:
+            for command in commands:
+                self._deliver(command)
         return len(commands)
+
+    def _deliver(self, command: OutboxCommand) -> None:
+        # Commands of one order may go in parallel: every inventory command is idempotent and a
+        # release that overtakes its reserve leaves a tombstone, so any order ends the same.
+        delivered = self.ctx.deliverer.deliver(command, self.ctx.reserve_timeout_s)
+        self.on_delivery(command.kind.value, delivered)
+        log.info(
+            "delivered" if delivered else "delivery failed",
+            extra={
+                "order_id": str(command.order_id),
+                "command": command.kind.value,
+                "attempt": command.attempts + 1,
+            },
+        )
 
     def _expire_pending(self) -> int:
         cutoff = self.ctx.now() - timedelta(seconds=self.pending_ttl_s)
@@ -118,6 +134,7 @@ def main() -> None:
         settings.order_pending_ttl_s,
         settings.reconciler_batch_size,
         settings.reconciler_interval_s,
+        settings.reconciler_concurrency,
         on_delivery=lambda command, ok: deliveries.labels(
             command, "delivered" if ok else "failed"
         ).inc(),

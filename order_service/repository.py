@@ -9,11 +9,65 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
+
+# Hot-path statements are built once: building them per request (the ON CONFLICT clause above
+# all) cost more CPU than running them. They take their values as bound parameters.
+_INSERT_ORDER = orders.insert()
+_INSERT_LINES = order_lines.insert()
+_INSERT_HISTORY = order_history.insert()
+_SAVE_ORDER = (
+    update(orders)
+    .where(orders.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("status"),
+        version=bindparam("version"),
+        rejection=bindparam("rejection"),
+        updated_at=bindparam("updated_at"),
+    )
+)
+_LOCK_VERSION = select(orders.c.version).where(orders.c.id == bindparam("b_id")).with_for_update()
+_CLAIM_VALUES = (
+    "fingerprint",
+    "order_id",
+    "response_status",
+    "response_body",
+    "completed",
+    "locked_until",
+    "created_at",
+    "expires_at",
+)
+_claim = insert(idempotency_keys)
+# An expired key is free again: take it over in the same statement, atomically.
+_CLAIM_KEY = _claim.on_conflict_do_update(
+    index_elements=[idempotency_keys.c.key],
+    set_={name: _claim.excluded[name] for name in _CLAIM_VALUES},
+    where=idempotency_keys.c.expires_at < bindparam("b_now"),
+).returning(idempotency_keys.c.key)
+_COMPLETE_KEY = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.key == bindparam("b_key"))
+    .values(response_status=bindparam("status"), response_body=bindparam("body"), completed=True)
+)
+_ADD_COMMAND = outbox.insert().returning(outbox.c.id)
+_DELIVERED = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.delivered_at.is_(None))
+    .values(delivered_at=bindparam("now"), attempts=outbox.c.attempts + 1, last_error=None)
+)
+_FAILED = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.delivered_at.is_(None))
+    .values(
+        attempts=outbox.c.attempts + bindparam("tried"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("retry_at"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -44,17 +98,24 @@ class OrderRepository:
         self.conn = conn
 
     def add(self, order: Order) -> None:
-        self.conn.execute(orders.insert().values(_order_row(order)))
+        self.conn.execute(_INSERT_ORDER, _order_row(order))
         self.conn.execute(
-            order_lines.insert(),
+            _INSERT_LINES,
             [{"order_id": order.id, "sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
         )
         self._flush_history(order)
 
     def save(self, order: Order) -> None:
-        row = _order_row(order)
-        del row["id"], row["created_at"], row["customer_id"]
-        self.conn.execute(update(orders).where(orders.c.id == order.id).values(row))
+        self.conn.execute(
+            _SAVE_ORDER,
+            {
+                "b_id": order.id,
+                "status": order.status.value,
+                "version": order.version,
+                "rejection": order.rejection,
+                "updated_at": order.updated_at,
+            },
+        )
         self._flush_history(order)
 
     def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:
@@ -95,6 +156,10 @@ class OrderRepository:
         lines = self._lines([r["id"] for r in rows])
         return [_order(r, lines[r["id"]]) for r in rows]
 
+    def lock_version(self, order_id: uuid.UUID) -> int | None:
+        """Lock the order's row; its version, or None if there is no such order."""
+        return self.conn.execute(_LOCK_VERSION, {"b_id": order_id}).scalar_one_or_none()
+
     def count_pending(self) -> int:
         return int(
             self.conn.execute(
@@ -129,7 +194,7 @@ class OrderRepository:
     def _flush_history(self, order: Order) -> None:
         if order.new_history:
             self.conn.execute(
-                order_history.insert(),
+                _INSERT_HISTORY,
                 [
                     {"order_id": order.id, "status": c.status.value, "reason": c.reason, "at": c.at}
                     for c in order.new_history
@@ -179,25 +244,20 @@ class IdempotencyRepository:
         expires_at: datetime,
     ) -> StoredKey | None:
         """Record the key for this request; if it is live already, return what is stored."""
-        values = {
-            "key": key,
-            "fingerprint": fingerprint,
-            "order_id": order_id,
-            "response_status": response[0],
-            "response_body": response[1],
-            "completed": False,
-            "locked_until": locked_until,
-            "created_at": now,
-            "expires_at": expires_at,
-        }
-        statement = insert(idempotency_keys).values(values)
-        # An expired key is free again: take it over in the same statement, atomically.
         claimed = self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[idempotency_keys.c.key],
-                set_={k: statement.excluded[k] for k in values if k != "key"},
-                where=idempotency_keys.c.expires_at < now,
-            ).returning(idempotency_keys.c.key)
+            _CLAIM_KEY,
+            {
+                "key": key,
+                "fingerprint": fingerprint,
+                "order_id": order_id,
+                "response_status": response[0],
+                "response_body": response[1],
+                "completed": False,
+                "locked_until": locked_until,
+                "created_at": now,
+                "expires_at": expires_at,
+                "b_now": now,
+            },
         ).first()
         if claimed is not None:
             return None
@@ -216,11 +276,7 @@ class IdempotencyRepository:
         )
 
     def complete(self, key: str, response: tuple[int, dict[str, Any]]) -> None:
-        self.conn.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.key == key)
-            .values(response_status=response[0], response_body=response[1], completed=True)
-        )
+        self.conn.execute(_COMPLETE_KEY, {"b_key": key, "status": response[0], "body": response[1]})
 
     def purge_expired(self, now: datetime) -> int:
         result = self.conn.execute(
@@ -244,15 +300,14 @@ class OutboxRepository:
     ) -> OutboxCommand:
         """Queue a command; ``not_before`` keeps the reconciler off while the request delivers."""
         new_id = self.conn.execute(
-            outbox.insert()
-            .values(
-                order_id=order_id,
-                command=kind.value,
-                payload=payload,
-                created_at=now,
-                next_attempt_at=not_before,
-            )
-            .returning(outbox.c.id)
+            _ADD_COMMAND,
+            {
+                "order_id": order_id,
+                "command": kind.value,
+                "payload": payload,
+                "created_at": now,
+                "next_attempt_at": not_before,
+            },
         ).scalar_one()
         return OutboxCommand(new_id, order_id, kind, payload)
 
@@ -283,19 +338,14 @@ class OutboxRepository:
         ]
 
     def delivered(self, command_id: int, now: datetime) -> None:
-        self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == command_id, outbox.c.delivered_at.is_(None))
-            .values(delivered_at=now, attempts=outbox.c.attempts + 1, last_error=None)
-        )
+        self.conn.execute(_DELIVERED, {"b_id": command_id, "now": now})
 
-    def failed(self, command_id: int, error: str, retry_at: datetime) -> None:
+    def failed(
+        self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
+    ) -> None:
         self.conn.execute(
-            update(outbox)
-            .where(outbox.c.id == command_id, outbox.c.delivered_at.is_(None))
-            .values(
-                attempts=outbox.c.attempts + 1, last_error=error[:500], next_attempt_at=retry_at
-            )
+            _FAILED,
+            {"b_id": command_id, "tried": int(tried), "error": error[:500], "retry_at": retry_at},
         )
 
     def backlog(self) -> tuple[int, datetime | None]:

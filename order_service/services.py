@@ -89,10 +89,11 @@ def place_order(
         )
         tx.commit()
 
-    ctx.deliverer.deliver(command, ctx.reserve_timeout_s)
-
+    # One round trip to inventory, then one transaction: the answer, the command's state and
+    # the idempotency record's final response are written together.
+    outcome = ctx.deliverer.attempt(command, ctx.reserve_timeout_s)
     with ctx.uow() as tx:
-        current = tx.orders.get(order.id)
+        current = ctx.deliverer.settle(tx, command, outcome, placed=order)
         assert current is not None
         status, body = presenters.placement(current, request_id)
         if key is not None:

@@ -63,6 +63,9 @@ class HttpInventory:
     def commit(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
         return self._call("POST", f"/reservations/{reservation_id}/commit", None, timeout_s)
 
+    def available(self) -> bool:
+        return True
+
     def ping(self) -> bool:
         """Does inventory answer its liveness probe within a second?"""
         try:

@@ -163,6 +163,10 @@ class ResilientInventory:
         self.breaker.check()
         return attempt(remaining)
 
+    def available(self) -> bool:
+        """False while the breaker would refuse a call without trying it."""
+        return self.breaker.ready()
+
     def _retrying(self, operation: str, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         reason = str(getattr(getattr(exc, "reason", None), "value", type(exc).__name__))

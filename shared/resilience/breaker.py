@@ -116,6 +116,14 @@ class Breaker:
                 with self._lock:
                     self._probing = False
 
+    def ready(self) -> bool:
+        """Would a call be admitted now? (Does not take the half-open probe.)"""
+        with self._lock:
+            if self._storage.state == pybreaker.STATE_OPEN:
+                opened_at = self._storage.opened_at
+                return opened_at is None or self._clock() >= opened_at + self._reset
+            return not (self._storage.state == pybreaker.STATE_HALF_OPEN and self._probing)
+
     def check(self) -> None:
         """Raise ``BreakerOpen`` if the breaker is open now (before each retry of a call)."""
         if self._storage.state == pybreaker.STATE_OPEN:

@@ -63,6 +63,9 @@ class FakeInventory:
 
         return self._fail_or_apply("reserve", reservation_id, work)
 
+    def available(self) -> bool:
+        return self.down is not UnavailableReason.BREAKER_OPEN
+
     def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
         def work() -> InventoryReply:
             state, lines = self.reservations.get(reservation_id, (None, ()))

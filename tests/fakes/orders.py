@@ -56,6 +56,10 @@ class FakeOrders:
         ]
         return copy.deepcopy(rows[:limit])
 
+    def lock_version(self, order_id: uuid.UUID) -> int | None:
+        found = self.store.orders.get(order_id)
+        return found.version if found else None
+
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]:
         return [
             o.id
@@ -132,10 +136,12 @@ class FakeOutbox:
     def delivered(self, command_id: int, now: datetime) -> None:
         self.store.outbox[command_id]["delivered"] = now
 
-    def failed(self, command_id: int, error: str, retry_at: datetime) -> None:
+    def failed(
+        self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
+    ) -> None:
         row = self.store.outbox[command_id]
         row["error"], row["next"] = error, retry_at
-        row["command"] = replace(row["command"], attempts=row["command"].attempts + 1)
+        row["command"] = replace(row["command"], attempts=row["command"].attempts + int(tried))
 
     def undelivered_count(self) -> int:
         return sum(1 for r in self.store.outbox.values() if r["delivered"] is None)

@@ -56,6 +56,7 @@ def test_production_accepts_real_secrets():
         {"ORDERS_DATABASE_URL": ""},
         {"INVENTORY_DATABASE_URL": ""},
         {"CHAOS_ENABLED": "true"},
+        {"INVENTORY_CLIENT": "bare"},
     ],
 )
 def test_production_refuses_default_secrets_and_chaos(override):
