@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos bench lint clean
+.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos bench load lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ venv: $(VENV)/.installed ## Create the virtualenv with the pinned dependencies
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[dev]"
+	$(VENV)/bin/pip install -q -e ".[dev,load]"
 	touch $@
 
 up: venv ## Run the whole system in the background (local PostgreSQL if none is configured)
@@ -44,6 +44,9 @@ test-chaos: venv ## Run every chaos scenario against real processes; report in .
 
 bench: venv ## Measure throughput and latency, healthy and under faults; writes docs/benchmarks.md
 	$(PY) -m chaos.bench
+
+load: venv ## Realistic traffic with locust against `make up` (web UI on http://127.0.0.1:8089)
+	$(VENV)/bin/locust -f locustfile.py --web-host 127.0.0.1
 
 test-unit: venv ## Run only the fast tests that need no database
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

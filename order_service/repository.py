@@ -242,6 +242,7 @@ class IdempotencyRepository:
         now: datetime,
         locked_until: datetime,
         expires_at: datetime,
+        completed: bool = False,
     ) -> StoredKey | None:
         """Record the key for this request; if it is live already, return what is stored."""
         claimed = self.conn.execute(
@@ -252,7 +253,7 @@ class IdempotencyRepository:
                 "order_id": order_id,
                 "response_status": response[0],
                 "response_body": response[1],
-                "completed": False,
+                "completed": completed,
                 "locked_until": locked_until,
                 "created_at": now,
                 "expires_at": expires_at,

@@ -68,6 +68,10 @@ def place_order(
     """Record the order and its reserve command, then try to reserve at once."""
     now = ctx.now()
     order = Order.place(customer_id, [OrderLine(sku, qty) for sku, qty in lines], now)
+    # With the breaker open the answer is known before anything is written: the order is
+    # recorded PENDING with its command due at once, and the key's answer is final, in one
+    # transaction. That is what keeps the 202 path fast while inventory is away.
+    refused = not ctx.deliverer.inventory.available()
     with ctx.uow() as tx:
         if key is not None:
             digest = fingerprint(customer_id, lines)
@@ -79,15 +83,23 @@ def place_order(
                 now=now,
                 locked_until=now + timedelta(seconds=ctx.key_lease_s),
                 expires_at=now + timedelta(seconds=ctx.key_ttl_s),
+                completed=refused,
             )
             if stored is not None:
                 return _replay(stored, digest, now)
         tx.orders.add(order)
         payload = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]}
         command = tx.outbox.add(
-            order.id, CommandKind.RESERVE, payload, now=now, not_before=ctx.delivery_grace(now)
+            order.id,
+            CommandKind.RESERVE,
+            payload,
+            now=now,
+            not_before=now if refused else ctx.delivery_grace(now),
         )
         tx.commit()
+    if refused:
+        status, body = presenters.placement(order, request_id)
+        return Placement(status, body, replayed=False)
 
     # One round trip to inventory, then one transaction: the answer, the command's state and
     # the idempotency record's final response are written together.

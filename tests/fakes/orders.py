@@ -82,11 +82,12 @@ class FakeKeys:
         now: datetime,
         locked_until: datetime,
         expires_at: datetime,
+        completed: bool = False,
     ) -> StoredKey | None:
         if key in self.store.keys and self.store.keys[key][1] >= now:
             return self.store.keys[key][0]
         self.store.keys[key] = (
-            StoredKey(fingerprint, order_id, response[0], response[1], False, locked_until),
+            StoredKey(fingerprint, order_id, response[0], response[1], completed, locked_until),
             expires_at,
         )
         return None

@@ -52,7 +52,10 @@ def test_an_unknown_sku_is_rejected_with_its_own_code():
     assert place(ctx).body["error"]["code"] == "UNKNOWN_SKU"
 
 
-@pytest.mark.parametrize("reason", list(UnavailableReason))
+# With the breaker open nothing is tried at all (see the test below).
+@pytest.mark.parametrize(
+    "reason", [r for r in UnavailableReason if r is not UnavailableReason.BREAKER_OPEN]
+)
 def test_when_inventory_gives_no_answer_the_order_is_pending_and_its_command_kept(reason):
     ctx, store, _ = fake_context(FakeInventory(stock={"A": 5}, down=reason))
 
@@ -193,3 +196,26 @@ def test_listing_is_newest_first_and_pages_with_a_cursor():
 
     assert [str(o.id) for o in page1 + page2] == ids[::-1]
     assert end is None
+
+
+def test_with_the_breaker_open_an_order_is_recorded_pending_in_one_step_and_due_at_once():
+    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN)
+    ctx, store, clock = fake_context(inventory)
+
+    placed = place(ctx, key="k-open")
+
+    assert (placed.status, placed.body["status"]) == (202, "PENDING")
+    assert inventory.calls == []  # no call was even tried
+    (row,) = store.outbox.values()
+    assert row["delivered"] is None and row["next"] <= clock()  # the reconciler may take it now
+    stored, _ = store.keys["k-open"]
+    assert stored.completed and stored.response_status == 202
+
+
+def test_a_key_replayed_after_a_breaker_open_answer_gets_the_same_202():
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN))
+    first = place(ctx, key="k-open")
+
+    again = place(ctx, key="k-open")
+
+    assert again.replayed and (again.status, again.body) == (first.status, first.body)
