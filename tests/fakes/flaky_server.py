@@ -13,6 +13,12 @@ from typing import Any
 OK_BODY = {"id": "r", "status": "RESERVED", "lines": [], "shortages": []}
 
 
+class _Server(ThreadingHTTPServer):
+    # More than the default backlog of 5: simultaneous connects must not wait for a SYN retry.
+    request_queue_size = 64
+    daemon_threads = True
+
+
 class FlakyServer:
     """Script behaviours with ``then(...)``; once the script is used up every request gets 200.
 
@@ -38,8 +44,7 @@ class FlakyServer:
 
             do_GET = do_PUT = do_POST = _any
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
