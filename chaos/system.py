@@ -160,8 +160,14 @@ class System:
             started = time.perf_counter()
             try:
                 response = self.place(customer, items, key=key)
-            except requests.ConnectionError:
-                observed.record(None, 0, {})  # 0: no answer at all (a worker died under it)
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.Timeout,
+            ):
+                # No answer, or half of one (a worker died while sending it): the key makes
+                # asking again safe. Recorded as status 0.
+                observed.record(None, 0, {})
                 continue
             elapsed_ms = (time.perf_counter() - started) * 1000
             observed.record(key, response.status_code, response.json(), elapsed_ms)
