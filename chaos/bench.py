@@ -16,7 +16,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,12 +28,10 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, text
 
-from chaos.system import System, empty_tables
+from chaos.system import Environment, empty_tables
 from shared.config import Settings
-from shared.db import make_engine
-from shared.migrate import upgrade
 from shared.runtime import processes
-from shared.runtime.postgres import Database, LocalCluster, free_port, provision
+from shared.runtime.postgres import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).parent / "wrk" / "orders.lua"
@@ -77,50 +74,13 @@ class Bench:
 
     # the system -----------------------------------------------------------------------------
     def __enter__(self) -> Bench:
-        self.root = Path(tempfile.mkdtemp(prefix="bench-"))
-        self.root.chmod(0o755)
-        self.cluster = LocalCluster(self.root / "pg", free_port())
-        self.cluster.start()
-        try:
-            self._start_system()
-        except BaseException:  # an interrupted start must not leave PostgreSQL running
-            self.cluster.stop()
-            raise
+        self.env = Environment("bench", PRODUCTION_ENV, ADMIN_TOKEN, fast=False).__enter__()
+        self.root, self.cluster, self.system = self.env.root, self.env.cluster, self.env.system
+        self.orders_db, self.inventory_db = self.env.orders, self.env.inventory
         return self
 
-    def _start_system(self) -> None:
-        dbs = [
-            Database("orders", "orders_bench", "orders-bench-pw"),
-            Database("inventory", "inventory_bench", "inventory-bench-pw"),
-        ]
-        provision(self.cluster.admin_conninfo(), dbs)
-        settings = Settings(
-            app_env="test",
-            admin_token=ADMIN_TOKEN,
-            orders_database_url=dbs[0].url("127.0.0.1", self.cluster.port),
-            inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
-        )
-        upgrade("orders", settings.orders_database_url)
-        upgrade("inventory", settings.inventory_database_url)
-        self.orders_db = make_engine(
-            settings.orders_database_url, settings, application_name="bench"
-        )
-        self.inventory_db = make_engine(
-            settings.inventory_database_url, settings, application_name="bench"
-        )
-        self.system = System(settings, self.root / "logs", env_overrides=dict(PRODUCTION_ENV))
-        try:
-            for name in ("inventory", "orders", "reconciler"):
-                self.system.start(name)
-        except BaseException:
-            self.system.stop_all()
-            raise
-
     def __exit__(self, *exc: object) -> None:
-        self.system.stop_all()
-        self.orders_db.dispose()
-        self.inventory_db.dispose()
-        self.cluster.stop()
+        self.env.__exit__(*exc)
 
     def fresh(self, **env: str) -> None:
         """Empty databases, restart the services (with ``env``), add the bench products."""

@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import sys
-import tempfile
 import time
 import tomllib
 from collections import Counter
@@ -29,11 +28,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from chaos.invariants import Observed, check_all, drain, violations
-from chaos.system import System, empty_tables
-from shared.config import Settings
-from shared.db import make_engine
-from shared.migrate import upgrade
-from shared.runtime.postgres import Database, LocalCluster, free_port, provision
+from chaos.system import Environment, System, empty_tables
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 PLENTY = 100_000
@@ -285,41 +280,11 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
             print(f"{r['scenario']}: VIOLATION {problem}", file=out)
 
 
-class ChaosEnvironment:
+class ChaosEnvironment(Environment):
     """A throwaway PostgreSQL and the running system, for the length of a run."""
 
-    def __enter__(self) -> ChaosEnvironment:
-        self.root = Path(tempfile.mkdtemp(prefix="chaos-run-"))
-        self.root.chmod(0o755)  # the server may run as 'postgres'
-        self.cluster = LocalCluster(self.root / "pg", free_port(), fast=True)
-        self.cluster.start()
-        dbs = [
-            Database("orders", "orders_chaos", "orders-chaos-pw"),
-            Database("inventory", "inventory_chaos", "inventory-chaos-pw"),
-        ]
-        provision(self.cluster.admin_conninfo(), dbs)
-        settings = Settings(
-            app_env="test",
-            orders_database_url=dbs[0].url("127.0.0.1", self.cluster.port),
-            inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
-            admin_token=ADMIN_TOKEN,
-        )
-        upgrade("orders", settings.orders_database_url)
-        upgrade("inventory", settings.inventory_database_url)
-        self.orders = make_engine(settings.orders_database_url, settings, application_name="chaos")
-        self.inventory = make_engine(
-            settings.inventory_database_url, settings, application_name="chaos"
-        )
-        self.system = System(settings, self.root / "logs", env_overrides=dict(RUNNER_ENV))
-        for name in ("inventory", "orders", "reconciler"):
-            self.system.start(name)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.system.stop_all()
-        self.orders.dispose()
-        self.inventory.dispose()
-        self.cluster.stop()
+    def __init__(self) -> None:
+        super().__init__("chaos", RUNNER_ENV, ADMIN_TOKEN, fast=True)
 
     def run(self, scenario: Scenario) -> dict[str, Any]:
         return run_scenario(self.system, self.orders, self.inventory, scenario)

@@ -8,18 +8,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import requests
 from sqlalchemy import Engine, text
 
 from chaos.invariants import Observed
 from shared.config import Settings
+from shared.db import make_engine
+from shared.migrate import upgrade
 from shared.runtime import processes
-from shared.runtime.postgres import free_port
+from shared.runtime.postgres import Database, LocalCluster, free_port, provision
 
 
 def empty_tables(engine: Engine) -> None:
@@ -195,3 +198,62 @@ class System:
             json={"sku": sku, "name": sku.lower(), "on_hand": on_hand},
         )
         assert response.status_code == 201, response.text
+
+
+class Environment:
+    """A throwaway PostgreSQL with both databases migrated, and the system running on it.
+
+    ``make test-chaos`` and ``make bench`` each run inside one; they never touch the databases
+    a user configured, since they empty tables between scenarios.
+    """
+
+    def __init__(self, name: str, env: dict[str, str], admin_token: str, *, fast: bool) -> None:
+        self.name, self.env_overrides, self.admin_token, self.fast = name, env, admin_token, fast
+
+    def __enter__(self) -> Self:
+        self.root = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
+        self.root.chmod(0o755)  # the server may run as 'postgres'
+        self.cluster = LocalCluster(self.root / "pg", free_port(), fast=self.fast)
+        self.cluster.start()
+        try:
+            self._start()
+        except BaseException:  # an interrupted start must not leave processes behind
+            self.cluster.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        dbs = [
+            Database("orders", f"orders_{self.name}", f"orders-{self.name}-pw"),
+            Database("inventory", f"inventory_{self.name}", f"inventory-{self.name}-pw"),
+        ]
+        provision(self.cluster.admin_conninfo(), dbs)
+        self.settings = Settings(
+            app_env="test",
+            admin_token=self.admin_token,
+            orders_database_url=dbs[0].url("127.0.0.1", self.cluster.port),
+            inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
+        )
+        upgrade("orders", self.settings.orders_database_url)
+        upgrade("inventory", self.settings.inventory_database_url)
+        self.orders = make_engine(
+            self.settings.orders_database_url, self.settings, application_name=self.name
+        )
+        self.inventory = make_engine(
+            self.settings.inventory_database_url, self.settings, application_name=self.name
+        )
+        self.system = System(
+            self.settings, self.root / "logs", env_overrides=dict(self.env_overrides)
+        )
+        try:
+            for process in ("inventory", "orders", "reconciler"):
+                self.system.start(process)
+        except BaseException:
+            self.system.stop_all()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.system.stop_all()
+        self.orders.dispose()
+        self.inventory.dispose()
+        self.cluster.stop()

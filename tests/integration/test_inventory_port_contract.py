@@ -4,11 +4,9 @@ The real side is the HTTP adapter talking to the inventory app served on 127.0.0
 database behind it.
 """
 
-import threading
 from functools import partial
 
 import pytest
-from werkzeug.serving import make_server
 
 from inventory_service import services as stock_services
 from inventory_service.app import create_app
@@ -16,18 +14,13 @@ from inventory_service.repository import UnitOfWork
 from shared.inventory import InventoryRefused, Line, ReservationState
 from shared.inventory.http import HttpInventory
 from tests.fakes.inventory import FakeInventory
+from tests.integration.conftest import serve
 
 
 @pytest.fixture
 def served_inventory(settings, inventory_engine):
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    app.extensions["engine"].dispose()
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture(params=["fake", "http"])

@@ -1,28 +1,21 @@
 """``python -m chaos`` against an inventory service served on 127.0.0.1."""
 
 import io
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from chaos.cli import run
 from inventory_service.app import create_app
 from shared.runtime.postgres import free_port
+from tests.integration.conftest import serve
 
 TOKEN = "cli-test-admin-token"
 
 
 @pytest.fixture
 def url(settings, inventory_engine):
-    app = create_app(settings.replace(chaos_enabled=True, admin_token=TOKEN))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    app.extensions["engine"].dispose()
+    with serve(create_app(settings.replace(chaos_enabled=True, admin_token=TOKEN))) as served:
+        yield served
 
 
 def cli(*argv, url, token=TOKEN):
