@@ -127,13 +127,9 @@ class Chaos:
 
     def _before(self) -> Response | None:
         for gremlin in self._matching(Phase.BEFORE):
-            n = self._fires(gremlin)
-            if n is None:
-                continue
-            if gremlin.kind is Kind.LATENCY:
-                self._sleep(gremlin.delay_s(n))
-            elif gremlin.kind is Kind.ERROR:
-                return _injected(gremlin)
+            injected = self._apply(gremlin)
+            if injected is not None:
+                return injected
         return None
 
     def _after(self, response: Response) -> Response:
@@ -141,22 +137,28 @@ class Chaos:
             return response  # nothing was committed: an "after" fault would say nothing new
         g.chaos_after_done = True
         for gremlin in self._matching(Phase.AFTER):
-            n = self._fires(gremlin)
-            if n is None:
-                continue
-            if gremlin.kind is Kind.LATENCY:
-                self._sleep(gremlin.delay_s(n))
-            elif gremlin.kind is Kind.ERROR:
-                return _injected(gremlin)
-            elif gremlin.kind is Kind.CRASH:
-                log.warning(
-                    "gremlin crashes this worker",
-                    extra={"gremlin": gremlin.name, "pid": os.getpid()},
-                )
-                for handler in logging.getLogger().handlers:
-                    handler.flush()
-                self._die()
+            injected = self._apply(gremlin)
+            if injected is not None:
+                return injected
         return response
+
+    def _apply(self, gremlin: Gremlin) -> Response | None:
+        """Count the call and, if the gremlin fires, apply it; an error replaces the answer."""
+        n = self._fires(gremlin)
+        if n is None:
+            return None
+        if gremlin.kind is Kind.LATENCY:
+            self._sleep(gremlin.delay_s(n))
+        elif gremlin.kind is Kind.ERROR:
+            return _injected(gremlin)
+        elif gremlin.kind is Kind.CRASH:  # always phase "after": the work is committed
+            log.warning(
+                "gremlin crashes this worker", extra={"gremlin": gremlin.name, "pid": os.getpid()}
+            )
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            self._die()
+        return None
 
 
 def _phase(gremlin: Gremlin) -> Phase:

@@ -6,12 +6,12 @@ After each, once the reconciler has drained, every invariant of the design must 
 import os
 import signal
 import threading
-import time
 
 from sqlalchemy import text
 
 from chaos.invariants import Observed, check_all, drain, violations
 from shared.runtime import processes
+from tests.helpers import wait_until
 
 
 def place_until_answered(live, observed, i):
@@ -62,8 +62,7 @@ def test_a_reconciler_killed_while_it_works_loses_and_repeats_nothing(
     live.start("inventory")
     live.start("reconciler")
     before = pending(orders_engine)
-    while pending(orders_engine) == before:  # it has started settling the backlog
-        time.sleep(0.01)
+    wait_until(lambda: pending(orders_engine) < before)  # it has started on the backlog
 
     live.kill("reconciler")
     live.start("reconciler")
@@ -84,8 +83,7 @@ def test_an_order_worker_killed_mid_request_loses_no_order(live, orders_engine, 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
-    while len(observed.statuses) < 10:
-        time.sleep(0.01)
+    wait_until(lambda: len(observed.statuses) >= 10)
     os.kill(processes.children(master)[0], signal.SIGKILL)
     for t in threads:
         t.join()

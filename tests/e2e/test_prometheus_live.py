@@ -12,6 +12,7 @@ import requests
 import yaml
 
 from shared.runtime.postgres import free_port
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(
@@ -57,15 +58,15 @@ def prometheus(live, tmp_path):
 
 
 def wait_for(check, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """Poll ``check``; a refused connection while Prometheus starts counts as not yet."""
+
+    def attempt():
         try:
-            if check():
-                return
+            return check()
         except requests.RequestException:
-            pass
-        time.sleep(0.5)  # polling Prometheus, which scrapes every second
-    raise TimeoutError("condition not met")
+            return False
+
+    wait_until(attempt, timeout_s=timeout_s, poll_s=0.5)
 
 
 def query(url, expr):

@@ -14,7 +14,7 @@ from inventory_service.repository import UnitOfWork
 from shared.inventory import InventoryRefused, Line, ReservationState
 from shared.inventory.http import HttpInventory
 from tests.fakes.inventory import FakeInventory
-from tests.integration.conftest import serve
+from tests.helpers import serve
 
 
 @pytest.fixture

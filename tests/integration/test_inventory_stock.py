@@ -1,7 +1,5 @@
 """Stock rules on real PostgreSQL: all-or-nothing, idempotency, tombstones, ledger, constraints."""
 
-import threading
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +13,7 @@ from inventory_service.domain import (
     ReservationStatus,
 )
 from shared.errors import InvalidTransition, NotFound
+from tests.helpers import run_threads
 from tests.integration.ledger import assert_ledger_matches_stock
 
 
@@ -157,25 +156,6 @@ def test_restocks_without_a_key_each_add_stock(two_products):
 def test_the_schema_itself_refuses_impossible_stock(two_products, inventory_engine, statement):
     with pytest.raises(IntegrityError), inventory_engine.begin() as conn:
         conn.execute(text(statement))
-
-
-def run_threads(count, target):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker(i):
-        barrier.wait()
-        try:
-            results.append(target(i))
-        except Exception as exc:  # collected and asserted on below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
 
 
 def test_concurrent_buyers_racing_for_the_last_units_never_oversell(

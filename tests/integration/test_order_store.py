@@ -1,6 +1,5 @@
 """The order service's persistence on real PostgreSQL: idempotency races, paging, the outbox."""
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +12,7 @@ from order_service.services import OrderContext
 from order_service.tables import orders
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import Clock
+from tests.helpers import run_threads
 
 
 def context(orders_uow, inventory, clock=None):
@@ -38,22 +38,16 @@ def test_a_placed_order_is_stored_with_items_and_history(orders_uow):
 
 def test_concurrent_requests_with_one_key_make_one_order(orders_uow, orders_engine):
     ctx = context(orders_uow, FakeInventory(stock={"A": 100}))
-    barrier = threading.Barrier(8)
-    outcomes = []
 
-    def client():
-        barrier.wait()
+    def client(_):
         try:
-            outcomes.append(services.place_order(ctx, "c-1", [("A", 1)], "same-key", "req").status)
+            return services.place_order(ctx, "c-1", [("A", 1)], "same-key", "req").status
         except RequestInProgress:
-            outcomes.append(409)
+            return 409
 
-    threads = [threading.Thread(target=client) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes, errors = run_threads(8, client)
 
+    assert errors == []
     assert count_orders(orders_engine) == 1
     assert sorted(set(outcomes)) <= [201, 409] and 201 in outcomes
 
@@ -67,7 +61,7 @@ def test_listing_pages_newest_first_with_filters(orders_uow):
         clock.advance(1)
 
     seen, position = [], None
-    while True:
+    for _ in range(10):  # a cursor that never ends would fail here, not hang
         page, position = services.list_orders(
             ctx, status="CONFIRMED", customer_id="c-0", before=position, limit=2
         )

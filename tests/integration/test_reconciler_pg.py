@@ -8,6 +8,7 @@ from order_service.domain import CommandKind
 from order_service.reconciler import Reconciler
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
+from tests.helpers import run_threads
 
 
 class CountingInventory(FakeInventory):
@@ -39,19 +40,14 @@ def test_concurrent_reconcilers_share_the_work_without_repeating_it(orders_uow):
         uow=orders_uow, deliverer=Deliverer(orders_uow, inventory, lambda: datetime.now(UTC))
     )
     reconcilers = [Reconciler(ctx, pending_ttl_s=900, batch_size=5) for _ in range(4)]
-    barrier = threading.Barrier(4)
 
-    def work(r):
-        barrier.wait()
-        while r.run_once():
+    def work(i):
+        while reconcilers[i].run_once():
             pass
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in reconcilers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, errors = run_threads(4, work)
 
+    assert errors == []
     assert len(inventory.calls) == 40
     assert len({rid for _, rid in inventory.calls}) == 40
     with orders_uow() as tx:

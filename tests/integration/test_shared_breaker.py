@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-import time
 
 import pytest
 import redis
@@ -10,6 +9,7 @@ import redis
 from shared.inventory.resilient import build_breaker_storage
 from shared.resilience.breaker import Breaker, BreakerOpen
 from shared.runtime.postgres import free_port
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None,
@@ -38,15 +38,14 @@ def redis_url(tmp_path):
     )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
-    deadline = time.monotonic() + 10
-    while True:
+
+    def answers():
         try:
-            client.ping()
-            break
+            return client.ping()
         except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)  # polling until the server accepts connections
+            return False  # not accepting connections yet
+
+    wait_until(answers)
     client.close()
     yield url
     proc.terminate()

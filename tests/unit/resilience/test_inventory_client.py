@@ -15,6 +15,7 @@ from shared.resilience.breaker import Breaker
 from shared.resilience.bulkhead import Bulkhead
 from shared.runtime.postgres import free_port
 from tests.fakes.flaky_server import FlakyServer
+from tests.helpers import wait_until
 
 LINES = [Line("A", 1)]
 
@@ -185,10 +186,9 @@ class FakeMonotonic:
         self.now += seconds
 
 
-def test_no_attempt_outlives_the_deadline():
-    clock = FakeMonotonic()
-    inner = TimedInner(clock)
-    resilient = ResilientInventory(
+def timed_client(inner, clock):
+    """The resilient client on a fake clock: time passes only when the inner call says so."""
+    return ResilientInventory(
         inner,
         breaker=Breaker("t", fail_max=99, reset_timeout_s=10),
         bulkhead=Bulkhead(1),
@@ -199,6 +199,12 @@ def test_no_attempt_outlives_the_deadline():
         clock=clock,
         sleep=clock.sleep,
     )
+
+
+def test_no_attempt_outlives_the_deadline():
+    clock = FakeMonotonic()
+    inner = TimedInner(clock)
+    resilient = timed_client(inner, clock)
     reason_of(lambda: resilient.reserve("r", LINES))
 
     # The first attempt gets the adapter's full 5 s read timeout, later ones what is left.
@@ -209,17 +215,7 @@ def test_no_attempt_outlives_the_deadline():
 def test_the_caller_can_shorten_the_deadline():
     clock = FakeMonotonic()
     inner = TimedInner(clock)
-    resilient = ResilientInventory(
-        inner,
-        breaker=Breaker("t", fail_max=99, reset_timeout_s=10),
-        bulkhead=Bulkhead(1),
-        attempts=3,
-        deadline_s=6.0,
-        backoff_base_s=0.1,
-        backoff_max_s=2.0,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    resilient = timed_client(inner, clock)
 
     reason_of(lambda: resilient.reserve("r", LINES, timeout_s=1.0))
 
@@ -297,8 +293,7 @@ def test_half_open_lets_exactly_one_probe_through(server):
     server.then("hold", release)
     probe = threading.Thread(target=inventory.reserve, args=("r", LINES))
     probe.start()
-    while server.requests < 6:  # the probe has reached the server
-        threading.Event().wait(0.01)
+    wait_until(lambda: server.requests >= 6)  # the probe has reached the server
 
     second = reason_of(lambda: inventory.reserve("r", LINES))
 
@@ -326,8 +321,7 @@ def test_the_bulkhead_refuses_at_once_when_every_slot_is_taken(server):
     holders = [threading.Thread(target=inventory.reserve, args=(f"r{i}", LINES)) for i in range(2)]
     for t in holders:
         t.start()
-    while server.requests < 2:
-        threading.Event().wait(0.01)
+    wait_until(lambda: server.requests >= 2)
 
     reason = reason_of(lambda: inventory.reserve("r3", LINES))
 

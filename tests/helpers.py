@@ -1,0 +1,58 @@
+"""Small helpers the test tiers share: bounded polling, racing threads, serving an app."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from werkzeug.serving import make_server
+
+
+def wait_until(condition: Callable[[], Any], timeout_s: float = 10.0, poll_s: float = 0.01) -> Any:
+    """Poll ``condition`` until it returns something true; fail (never hang) after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(poll_s)  # polling interval, not a guess at how long something takes
+
+
+def run_threads(count: int, target: Callable[[int], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Start ``count`` threads together (a barrier), run ``target(i)``; results and errors."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        try:
+            results.append(target(i))
+        except Exception as exc:  # collected for the test to assert on
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a Flask app on 127.0.0.1 in a thread; yields its URL, then stops and cleans up."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        app.extensions["engine"].dispose()
