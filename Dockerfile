@@ -14,5 +14,5 @@ RUN pip install -e . && useradd --system --uid 10001 --no-create-home app
 USER app
 EXPOSE 3001 3002 3003
 # docker-compose.yml points each service's check at its own port.
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["python", "-m", "shared.runtime.probe"]
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["python", "-m", "shared.probe"]
 CMD ["gunicorn", "-c", "order_service/gunicorn_conf.py", "order_service.app:create_app()"]

@@ -19,22 +19,22 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 up: venv ## Run the whole system in the background (local PostgreSQL if none is configured)
-	$(PY) -m shared.runtime.stack up
+	$(PY) -m lab.stack up
 
 down: venv ## Stop everything `make up` started
-	$(PY) -m shared.runtime.stack down
+	$(PY) -m lab.stack down
 
 status: venv ## Show which processes run
-	$(PY) -m shared.runtime.stack status
+	$(PY) -m lab.stack status
 
 logs: ## Follow the services' logs
 	tail -n 20 -F .run/logs/*.log
 
 psql-orders: venv ## Open psql on the order database
-	psql "$$($(PY) -m shared.runtime.stack dsn orders)"
+	psql "$$($(PY) -m lab.stack dsn orders)"
 
 psql-inventory: venv ## Open psql on the inventory database
-	psql "$$($(PY) -m shared.runtime.stack dsn inventory)"
+	psql "$$($(PY) -m lab.stack dsn inventory)"
 
 test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -43,7 +43,7 @@ test-chaos: venv ## Run every chaos scenario against real processes; report in .
 	$(PY) -m chaos.runner --json .run/chaos-report.json
 
 bench: venv ## Measure throughput and latency, healthy and under faults; writes docs/benchmarks.md
-	$(PY) -m chaos.bench
+	$(PY) -m lab.bench
 
 load: venv ## Realistic traffic with locust against `make up` (web UI on http://127.0.0.1:8089)
 	$(VENV)/bin/locust -f locustfile.py --web-host 127.0.0.1

@@ -28,7 +28,10 @@ def init_app(
     registry: CollectorRegistry | None = None,
 ) -> Chaos:
     """Install the gremlin engine, its ``/chaos`` API and its injection counter on ``app``."""
-    from chaos.api import blueprint
+    from chaos.api import authenticate_changes, blueprint
+
+    # First of the app's hooks: the services call init_app before installing their own.
+    app.before_request(authenticate_changes)
 
     injections = Counter(
         "chaos_gremlin_injections_total",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
 
 from chaos.engine import Chaos
-from chaos.model import Gremlin, Kind, Phase
+from chaos.model import NAME_PATTERN, Gremlin
 from chaos.schemas import ChaosStatusSchema, GremlinSchema, GremlinViewSchema
 from shared.api import Blueprint
 from shared.errors import Forbidden, NotFound, RequestInvalid, Unauthenticated
@@ -23,7 +22,7 @@ blueprint = Blueprint(
     url_prefix="/chaos",
     description="Fault injection (gremlins); changes need the admin token",
 )
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME = re.compile(NAME_PATTERN)
 
 
 def _chaos() -> Chaos:
@@ -40,6 +39,13 @@ def _authorised() -> Chaos:
     if not chaos.enabled:
         raise Forbidden("chaos is disabled here (CHAOS_ENABLED is off)", {"enabled": False})
     return chaos
+
+
+def authenticate_changes() -> None:
+    """Installed app-wide by ``chaos.init_app`` ahead of every other check (media type, body
+    parsing): an unauthenticated change is a 401 whatever it sends."""
+    if request.path.startswith("/chaos") and request.method not in ("GET", "HEAD", "OPTIONS"):
+        _authorised()
 
 
 def _status(chaos: Chaos) -> dict[str, Any]:
@@ -80,7 +86,12 @@ class OneGremlin(MethodView):
         """Add or replace the gremlin ``name``; every worker applies it within a second."""
         chaos = _authorised()
         assert chaos.store is not None
-        stored = chaos.store.put(_gremlin(name, body, chaos))
+        if not _NAME.fullmatch(name):
+            raise RequestInvalid(
+                "bad gremlin name", {"fields": {"name": ["1-64 letters, digits, - or _"]}}
+            )
+        ttl_s = body.pop("ttl_s")
+        stored = chaos.store.put(Gremlin.create(name, body, chaos.now(), ttl_s))
         chaos.forget()
         return stored.as_json()
 
@@ -94,28 +105,3 @@ class OneGremlin(MethodView):
             raise NotFound(f"no gremlin {name!r}", {"name": name})
         chaos.forget()
         return _status(chaos)
-
-
-def _gremlin(name: str, body: dict[str, Any], chaos: Chaos) -> Gremlin:
-    if not _NAME.match(name):
-        raise RequestInvalid(
-            "bad gremlin name", {"fields": {"name": ["1-64 letters, digits, - or _"]}}
-        )
-    kind = Kind(body["kind"])
-    phase = Phase(body["phase"] or (Phase.AFTER if kind is Kind.CRASH else Phase.BEFORE))
-    ttl = body.pop("ttl_s")
-    return Gremlin(
-        name=name,
-        kind=kind,
-        phase=phase,
-        delay_ms=body["delay_ms"],
-        jitter_ms=body["jitter_ms"],
-        status=body["status"],
-        every_nth=body["every_nth"],
-        probability=body["probability"],
-        seed=body["seed"],
-        fail_next=body["fail_next"],
-        method=body["method"],
-        path=body["path"],
-        expires_at=chaos._clock() + timedelta(seconds=ttl) if ttl else None,
-    )

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import Field
 from typing import Any
 
 import requests
 
+from chaos.model import SELECTORS, SETTABLE, Kind
 from shared.config import load_settings
 
 EXAMPLES = """examples:
@@ -25,35 +27,36 @@ EXAMPLES = """examples:
 """
 
 
-def _selectors(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--every",
-        type=int,
-        metavar="N",
-        dest="every_nth",
-        help="fire on every N-th matching call (counted across all workers)",
-    )
-    group.add_argument(
-        "--probability",
-        type=float,
-        metavar="P",
-        help="fire on a fraction P (0..1] of matching calls, reproducible by --seed",
-    )
-    group.add_argument(
-        "--next",
-        type=int,
-        metavar="K",
-        dest="fail_next",
-        help="fire on the next K matching calls, then stop",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of --probability (default 0)")
-    parser.add_argument("--method", help="only calls with this HTTP method, e.g. PUT")
+def _option(parser: Any, name: str, f: Field[Any]) -> None:
+    meta, kind = f.metadata, str(f.type)
+    value_type = int if kind.startswith("int") else float if kind.startswith("float") else str
     parser.add_argument(
-        "--path",
-        default="/api/v1/*",
-        help="only paths matching this glob (default /api/v1/*), e.g. '/api/v1/reservations/*'",
+        f"--{meta['flag'] or name.replace('_', '-')}",
+        dest=name,
+        type=value_type,
+        choices=[str(c) for c in meta["choices"]] if meta["choices"] else None,
+        metavar=name.split("_")[0].upper() if not meta["choices"] else None,
+        help=meta["help"],
     )
+
+
+def _kind_parser(commands: Any, kind: Kind, help: str) -> None:
+    """One subcommand per kind; its options are the gremlin's fields that mean something for it."""
+    parser = commands.add_parser(kind.value, help=help)
+    selectors = parser.add_mutually_exclusive_group()
+    for name, f in SETTABLE.items():
+        kinds = f.metadata["kinds"]
+        if kinds is not None and kind not in kinds:
+            continue
+        _option(selectors if name in SELECTORS else parser, name, f)
+    if kind is not Kind.CRASH:
+        parser.add_argument(
+            "--after-commit",
+            dest="phase",
+            action="store_const",
+            const="after",
+            help="same as --phase after: do the work and commit it, then misbehave",
+        )
     parser.add_argument(
         "--ttl",
         type=int,
@@ -74,33 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="inventory service URL (default: INVENTORY_URL)")
     parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     commands.add_parser("status", help="show the active gremlins and how often they fired")
-
-    latency = commands.add_parser("latency", help="delay responses")
-    latency.add_argument("--delay-ms", type=int, required=True, help="delay in milliseconds")
-    latency.add_argument("--jitter-ms", type=int, default=0, help="extra random delay, 0..J ms")
-    latency.add_argument(
-        "--after-commit",
-        action="store_true",
-        help="delay after the work is done instead of before it",
-    )
-    _selectors(latency)
-
-    error = commands.add_parser("error", help="answer an error status")
-    error.add_argument("--status", type=int, default=503, help="HTTP status (default 503)")
-    error.add_argument(
-        "--after-commit",
-        action="store_true",
-        help="do the work and commit it, then answer the error anyway",
-    )
-    _selectors(error)
-
-    crash = commands.add_parser(
-        "crash", help="kill the worker after the commit, before the response"
-    )
-    _selectors(crash)
-
+    _kind_parser(commands, Kind.LATENCY, "delay responses")
+    _kind_parser(commands, Kind.ERROR, "answer an error status")
+    _kind_parser(commands, Kind.CRASH, "kill the worker after the commit, before the response")
     remove = commands.add_parser("remove", help="remove one gremlin")
     remove.add_argument("name")
     commands.add_parser("reset", help="remove every gremlin")
@@ -108,19 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _body(args: argparse.Namespace) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": args.command, "path": args.path}
-    for option in ("every_nth", "probability", "fail_next", "method", "ttl_s"):
-        if getattr(args, option) is not None:
-            body[option] = getattr(args, option)
-    if args.probability is not None:
-        body["seed"] = args.seed
-    if args.command == "latency":
-        body.update(delay_ms=args.delay_ms, jitter_ms=args.jitter_ms)
-    if args.command == "error":
-        body["status"] = args.status
-    if args.command in ("latency", "error"):
-        body["phase"] = "after" if args.after_commit else "before"
-    return body
+    """The PUT body: the fields the user gave (the service fills in the defaults)."""
+    given = {name: getattr(args, name, None) for name in (*SETTABLE, "ttl_s")}
+    return {**{k: v for k, v in given.items() if v is not None}, "kind": args.command}
 
 
 def describe(gremlin: dict[str, Any]) -> str:
@@ -131,7 +101,10 @@ def describe(gremlin: dict[str, Any]) -> str:
         "crash": "kill the worker",
     }[gremlin["kind"]]
     when = "after the commit" if gremlin["phase"] == "after" else "before the work"
-    selector = ", ".join(f"{k}={v}" for k, v in gremlin["selector"].items())
+    chosen = {k: gremlin.get(k) for k in SELECTORS if gremlin.get(k) is not None}
+    if gremlin.get("probability") is not None:
+        chosen["seed"] = gremlin.get("seed")
+    selector = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "always"
     scope = f"{gremlin.get('method') or 'any'} {gremlin['path']}"
     expires = f", expires {gremlin['expires_at']}" if gremlin.get("expires_at") else ""
     return (

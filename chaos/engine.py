@@ -89,6 +89,9 @@ class Chaos:
                 self._loaded_at = time.monotonic()
             return list(self._cache)
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def forget(self) -> None:
         """Read the gremlins again on the next request (after a change through this worker)."""
         with self._lock:
@@ -100,7 +103,7 @@ class Chaos:
         return [
             gremlin
             for gremlin in self.active()
-            if _phase(gremlin) is phase and gremlin.applies_to(request.method, request.path)
+            if gremlin.phase is phase and gremlin.applies_to(request.method, request.path)
         ]
 
     def _fires(self, gremlin: Gremlin) -> int | None:
@@ -111,13 +114,13 @@ class Chaos:
             return None
         reservation = (request.view_args or {}).get("reservation_id")
         self.store.record_firing(gremlin, reservation, request.method, request.path)
-        self._on_fire(gremlin.kind.value, _phase(gremlin).value)
+        self._on_fire(gremlin.kind.value, gremlin.phase.value)
         log.warning(
             "gremlin fired",
             extra={
                 "gremlin": gremlin.name,
                 "kind": gremlin.kind.value,
-                "phase": _phase(gremlin).value,
+                "phase": gremlin.phase.value,
                 "reservation_id": reservation,
                 "path": request.path,
                 "call": n,
@@ -151,7 +154,7 @@ class Chaos:
             self._sleep(gremlin.delay_s(n))
         elif gremlin.kind is Kind.ERROR:
             return _injected(gremlin)
-        elif gremlin.kind is Kind.CRASH:  # always phase "after": the work is committed
+        elif gremlin.kind is Kind.CRASH:  # always phase "after" (the model's rule): committed
             log.warning(
                 "gremlin crashes this worker", extra={"gremlin": gremlin.name, "pid": os.getpid()}
             )
@@ -159,10 +162,6 @@ class Chaos:
                 handler.flush()
             self._die()
         return None
-
-
-def _phase(gremlin: Gremlin) -> Phase:
-    return Phase.AFTER if gremlin.kind is Kind.CRASH else gremlin.phase
 
 
 def _injected(gremlin: Gremlin) -> Response:

@@ -1,69 +1,84 @@
-"""What a gremlin definition may say; anything else is a 400 with per-field messages."""
+"""The gremlin API's schemas, derived from the ``Gremlin`` dataclass (``chaos.model``).
+
+``PUT /chaos/{name}`` takes the settable fields; it also accepts, and ignores, the fields that
+``GET /chaos`` shows but the system keeps (counters, expiry), so a document read back can be
+sent again. Anything else is a 400 with per-field messages.
+"""
 
 from __future__ import annotations
 
+from dataclasses import Field, fields
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from chaos.model import Kind, Phase
+from chaos.model import SETTABLE, Gremlin, problems
 from shared.schemas import StrictInteger
 
-# gunicorn kills a worker silent for 30 s; a longer delay would be a crash, not latency.
-MAX_DELAY_MS = 25_000
+
+def _input(f: Field[Any]) -> ma.fields.Field[Any]:
+    meta, kind = f.metadata, str(f.type)
+    rules: list[Any] = []
+    if meta["choices"]:
+        rules.append(validate.OneOf([str(c) for c in meta["choices"]]))
+    if meta["low"] is not None:
+        rules.append(validate.Range(meta["low"], meta["high"]))
+    if meta["pattern"]:
+        rules.append(validate.Regexp(meta["pattern"] + r"\Z"))  # the whole value, no newline
+    cls: type[ma.fields.Field[Any]] = ma.fields.String
+    if kind.startswith("int"):
+        cls = StrictInteger
+    elif kind.startswith("float"):
+        cls = ma.fields.Float
+    described = {"description": meta["help"]}
+    if f.name == "kind":
+        return cls(required=True, validate=rules, metadata=described)
+    return cls(allow_none=True, load_default=None, validate=rules, metadata=described)
 
 
-class GremlinSchema(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in Kind]))
-    phase = fields.String(
-        load_default=None,
-        validate=validate.OneOf([p.value for p in Phase]),
-        metadata={"description": "before the work, or after the commit (crash: always after)"},
-    )
-    delay_ms = StrictInteger(load_default=0, validate=validate.Range(0, MAX_DELAY_MS))
-    jitter_ms = StrictInteger(load_default=0, validate=validate.Range(0, MAX_DELAY_MS))
-    status = StrictInteger(load_default=503, validate=validate.Range(400, 599))
-    every_nth = StrictInteger(load_default=None, validate=validate.Range(1, 1_000_000))
-    probability = fields.Float(
-        load_default=None, validate=validate.Range(0, 1, min_inclusive=False)
-    )
-    seed = StrictInteger(load_default=0)
-    fail_next = StrictInteger(load_default=None, validate=validate.Range(1, 1_000_000))
-    method = fields.String(
-        load_default=None, validate=validate.OneOf(["GET", "PUT", "POST", "DELETE", "PATCH"])
-    )
-    path = fields.String(
-        load_default="/api/v1/*", validate=validate.Regexp(r"^/[\w/*.\-{}?\[\]]*$")
-    )
-    ttl_s = StrictInteger(load_default=None, validate=validate.Range(1, 86_400))
+_KEPT = [f.name for f in fields(Gremlin) if f.name not in SETTABLE]
+
+
+_INPUTS = ma.Schema.from_dict(
+    {
+        **{name: _input(f) for name, f in SETTABLE.items()},
+        "ttl_s": StrictInteger(
+            load_default=None,
+            allow_none=True,
+            validate=validate.Range(1, 86_400),
+            metadata={"description": "remove the gremlin by itself after this many seconds"},
+        ),
+        **{
+            name: ma.fields.Raw(
+                load_default=None, metadata={"description": "shown by GET; ignored here"}
+            )
+            for name in _KEPT
+        },
+    },
+    name="GremlinInputs",
+)
+
+
+class GremlinSchema(_INPUTS):  # type: ignore[misc,valid-type]
+    """A gremlin as a user defines it."""
 
     @ma.validates_schema
     def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        chosen = [k for k in ("every_nth", "probability", "fail_next") if data.get(k) is not None]
-        if len(chosen) > 1:
-            raise ma.ValidationError(f"choose one selector, not {chosen}", "selector")
-        if data["kind"] == Kind.LATENCY and data["delay_ms"] + data["jitter_ms"] == 0:
-            raise ma.ValidationError("a latency gremlin needs delay_ms or jitter_ms", "delay_ms")
-        if data["kind"] == Kind.CRASH and data.get("phase") == Phase.BEFORE:
-            raise ma.ValidationError("a crash happens after the commit", "phase")
+        found = problems(data)
+        if found:
+            raise ma.ValidationError(found)
+
+    @ma.post_load
+    def _drop_kept(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {k: v for k, v in data.items() if k not in _KEPT}
 
 
-class GremlinViewSchema(ma.Schema):
-    name = fields.String()
-    kind = fields.String()
-    phase = fields.String()
-    delay_ms = fields.Integer()
-    jitter_ms = fields.Integer()
-    status = fields.Integer()
-    selector = fields.Dict()
-    method = fields.String(allow_none=True)
-    path = fields.String()
-    expires_at = fields.String(allow_none=True)
-    matched = fields.Integer(metadata={"description": "calls that matched, all processes"})
-    fired = fields.Integer(metadata={"description": "times it fired"})
+GremlinViewSchema = ma.Schema.from_dict(
+    {f.name: ma.fields.Raw() for f in fields(Gremlin)}, name="GremlinView"
+)
 
 
 class ChaosStatusSchema(ma.Schema):
-    enabled = fields.Boolean()
-    gremlins = fields.List(fields.Nested(GremlinViewSchema))
+    enabled = ma.fields.Boolean()
+    gremlins = ma.fields.List(ma.fields.Nested(GremlinViewSchema))

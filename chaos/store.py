@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import Field, fields
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -23,31 +25,38 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert
 
-from chaos.model import Gremlin, Kind, Phase
+from chaos.model import SETTABLE, Gremlin, Kind, Phase
 
 metadata = MetaData()
 
-gremlins = Table(
-    "gremlins",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("kind", String(16), nullable=False),
-    Column("phase", String(8), nullable=False),
-    Column("delay_ms", Integer, nullable=False, server_default="0"),
-    Column("jitter_ms", Integer, nullable=False, server_default="0"),
-    Column("status", Integer, nullable=False, server_default="503"),
-    Column("every_nth", Integer, nullable=True),
-    Column("probability", Float, nullable=True),
-    Column("seed", Integer, nullable=False, server_default="0"),
-    Column("fail_next", Integer, nullable=True),
-    Column("method", String(8), nullable=True),
-    Column("path", String(200), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
-    # Calls that matched so far, across every process: the selectors count on it.
-    Column("matched", BigInteger, nullable=False, server_default="0"),
-    Column("fired", BigInteger, nullable=False, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
+
+def _column(f: Field[Any]) -> Column[Any]:
+    """The column of one ``Gremlin`` field, from its type and metadata."""
+    kind = str(f.type)
+    meta = f.metadata
+    server_default: Any = None
+    column_type: Any
+    if kind.startswith("datetime"):
+        column_type = DateTime(timezone=True)
+        server_default = func.now() if f.name == "created_at" else None
+    elif kind.startswith("int"):
+        column_type = BigInteger if meta.get("counter") else Integer
+        server_default = None if f.default is None else str(f.default)
+    elif kind.startswith("float"):
+        column_type = Float
+    else:
+        column_type = String(meta["length"])
+    return Column(
+        f.name,
+        column_type,
+        primary_key=f.name == "name",
+        # A column the database fills in is never empty, even if the model has no value yet.
+        nullable="None" in kind and server_default is None,
+        server_default=server_default,
+    )
+
+
+gremlins = Table("gremlins", metadata, *(_column(f) for f in fields(Gremlin)))
 
 # Which request met which gremlin: the chaos report follows each affected order to its end.
 gremlin_firings = Table(
@@ -62,41 +71,10 @@ gremlin_firings = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-_FIELDS = (
-    "kind",
-    "phase",
-    "delay_ms",
-    "jitter_ms",
-    "status",
-    "every_nth",
-    "probability",
-    "seed",
-    "fail_next",
-    "method",
-    "path",
-    "expires_at",
-)
-
 
 def _gremlin(row: Any) -> Gremlin:
-    return Gremlin(
-        name=row.name,
-        kind=Kind(row.kind),
-        phase=Phase(row.phase),
-        delay_ms=row.delay_ms,
-        jitter_ms=row.jitter_ms,
-        status=row.status,
-        every_nth=row.every_nth,
-        probability=row.probability,
-        seed=row.seed,
-        fail_next=row.fail_next,
-        method=row.method,
-        path=row.path,
-        expires_at=row.expires_at,
-        matched=row.matched,
-        fired=row.fired,
-        created_at=row.created_at,
-    )
+    values = dict(row._mapping)
+    return Gremlin(**{**values, "kind": Kind(values["kind"]), "phase": Phase(values["phase"])})
 
 
 class GremlinStore:
@@ -112,8 +90,8 @@ class GremlinStore:
 
     def put(self, gremlin: Gremlin) -> Gremlin:
         """Create or replace a gremlin by name; its counters start again."""
-        values = {f: getattr(gremlin, f) for f in _FIELDS}
-        values = {k: (v.value if hasattr(v, "value") else v) for k, v in values.items()}
+        values = {name: getattr(gremlin, name) for name in (*SETTABLE, "expires_at")}
+        values = {k: (v.value if isinstance(v, StrEnum) else v) for k, v in values.items()}
         with self.engine.begin() as conn:
             statement = insert(gremlins).values(name=gremlin.name, **values)
             row = conn.execute(

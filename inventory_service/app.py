@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Flask
 
 import chaos
 from inventory_service import metrics as inventory_metrics
+from inventory_service.bootstrap import build_stock
 from inventory_service.metrics import InventoryMetrics
-from inventory_service.repository import UnitOfWork
 from inventory_service.views import ERRORS, api
 from shared.api import init_api
 from shared.config import Settings, load_settings
-from shared.db import make_engine
 from shared.health import health_blueprint
 from shared.logs import configure_logging
 from shared.metrics import init_metrics
@@ -27,12 +24,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    engine = make_engine(settings.inventory_database_url, settings, application_name="inventory")
+    engine, uow = build_stock(settings, "inventory")
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
-    app.extensions["inventory_uow"] = partial(UnitOfWork, engine)
+    app.extensions["inventory_uow"] = uow
     registry = init_metrics(app, settings)
-    inventory_metrics.init_app(app, partial(UnitOfWork, engine), InventoryMetrics(registry))
+    inventory_metrics.init_app(app, uow, InventoryMetrics(registry))
 
     smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")
     smorest.register_blueprint(api)

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from inventory_service.domain import Line, ReservationStatus, Stock
+from inventory_service.ports import StoredReservation
 from inventory_service.tables import products, reservation_lines, reservations, stock_movements
-
-
-@dataclass(frozen=True)
-class StoredReservation:
-    id: str
-    status: ReservationStatus
-    lines: tuple[Line, ...]
-    rejection: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
+from shared.uow import UnitOfWork as BaseUnitOfWork
 
 
 class StockRepository:
@@ -175,27 +165,10 @@ class StockRepository:
         )
 
 
-class UnitOfWork:
-    """One transaction: rolled back on leaving unless ``commit()`` was called."""
+class UnitOfWork(BaseUnitOfWork):
+    """The stock repository in one transaction."""
 
     stock: StockRepository
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> UnitOfWork:
-        self._conn = self._engine.connect()
-        self._tx = self._conn.begin()
-        self.stock = StockRepository(self._conn)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tx.is_active:
-            self._tx.rollback()
-        self._conn.close()
-
-    def commit(self) -> None:
-        self._tx.commit()
-
-    def rollback(self) -> None:
-        self._tx.rollback()
+    def _bind(self, conn: Connection) -> None:
+        self.stock = StockRepository(conn)

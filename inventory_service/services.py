@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory_service import domain
 from inventory_service.domain import Line, ReservationStatus
-from inventory_service.repository import StoredReservation, UnitOfWork
+from inventory_service.ports import InventoryUnitOfWork, StoredReservation
 
-UowFactory = Callable[[], UnitOfWork]
+UowFactory = Callable[[], InventoryUnitOfWork]
 
 
 @dataclass(frozen=True)

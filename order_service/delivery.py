@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.repository import OutboxCommand, UnitOfWork
+from order_service.ports import OrderUnitOfWork, OutboxCommand
 from shared.inventory import (
     InventoryPort,
     InventoryRefused,
@@ -37,7 +37,7 @@ Outcome = InventoryReply | InventoryRefused | InventoryUnavailable
 class Deliverer:
     """What delivery needs: transactions, the inventory port and a clock."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: Callable[[], OrderUnitOfWork]
     inventory: InventoryPort
     clock: Callable[[], datetime]
     retry_base_s: float = 0.5
@@ -71,7 +71,11 @@ class Deliverer:
             return exc
 
     def settle(
-        self, tx: UnitOfWork, command: OutboxCommand, outcome: Outcome, placed: Order | None = None
+        self,
+        tx: OrderUnitOfWork,
+        command: OutboxCommand,
+        outcome: Outcome,
+        placed: Order | None = None,
     ) -> Order | None:
         """Apply what inventory answered within ``tx``; returns the order when it was loaded.
 

@@ -1,14 +1,18 @@
 """Orders as JSON, and the answer to ``POST /orders`` for each outcome.
 
-Plain functions: the view sends their result, and the idempotency record stores the same result
-so that a replay is byte-for-byte the first answer.
+Plain functions, and the one place that decides the status and body of a placement: the view
+sends the answer, and the idempotency record stores the very same text, so that a replay is
+byte-for-byte the first answer.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from order_service.domain import Order, OrderStatus
+from order_service.ports import Answer
+from shared.errors import envelope
 
 PENDING_MESSAGE = (
     "The inventory service did not confirm this order in time. The order is recorded as PENDING "
@@ -41,8 +45,13 @@ def order_json(order: Order, *, with_history: bool = True) -> dict[str, Any]:
     return body
 
 
-def placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
-    """Status and body of the answer to ``POST /orders`` for the order as it stands."""
+def placement(order: Order, request_id: str) -> Answer:
+    """Status and JSON text of the answer to ``POST /orders`` for the order as it stands."""
+    status, body = _placement(order, request_id)
+    return status, json.dumps(body, separators=(",", ":"))
+
+
+def _placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
     if order.status is OrderStatus.PENDING:
         url = order_url(order.id)
         return 202, {**order_json(order), "message": PENDING_MESSAGE.format(url=url)}
@@ -56,17 +65,11 @@ def placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
         )
         if not shortages:
             code, message = "ORDER_REJECTED", (order.rejection or {}).get("reason", "rejected")
-        return 422, {
-            "error": {
-                "code": code,
-                "message": message,
-                "details": {
-                    "order_id": str(order.id),
-                    "status": order.status.value,
-                    "order_url": order_url(order.id),
-                    "shortages": shortages,
-                },
-                "request_id": request_id,
-            }
+        details = {
+            "order_id": str(order.id),
+            "status": order.status.value,
+            "order_url": order_url(order.id),
+            "shortages": shortages,
         }
+        return 422, envelope(code, message, details, request_id)
     return 201, order_json(order)

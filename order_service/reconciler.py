@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from order_service.repository import OutboxCommand
+from order_service.ports import OutboxCommand
 from order_service.services import OrderContext, cancel_order
 from shared.errors import InvalidTransition
 
@@ -106,7 +106,7 @@ class Reconciler:
 
 
 def main() -> None:
-    from order_service.app import build_context, build_inventory
+    from order_service.bootstrap import build_context, build_inventory
     from shared.config import load_settings
     from shared.db import make_engine
     from shared.logs import configure_logging

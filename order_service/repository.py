@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
+from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
+from shared.uow import UnitOfWork as BaseUnitOfWork
 
 # Hot-path statements are built once: building them per request (the ON CONFLICT clause above
 # all) cost more CPU than running them. They take their values as bound parameters.
@@ -68,29 +69,6 @@ _FAILED = (
         next_attempt_at=bindparam("retry_at"),
     )
 )
-
-
-@dataclass(frozen=True)
-class StoredKey:
-    """An Idempotency-Key as recorded by the first request that used it."""
-
-    fingerprint: str
-    order_id: uuid.UUID
-    response_status: int
-    response_body: dict[str, Any]
-    completed: bool
-    locked_until: datetime
-
-
-@dataclass(frozen=True)
-class OutboxCommand:
-    """An inventory command waiting to be delivered (or delivered)."""
-
-    id: int
-    order_id: uuid.UUID
-    kind: CommandKind
-    payload: dict[str, Any]
-    attempts: int = 0
 
 
 class OrderRepository:
@@ -237,7 +215,7 @@ class IdempotencyRepository:
         key: str,
         fingerprint: str,
         order_id: uuid.UUID,
-        response: tuple[int, dict[str, Any]],
+        response: Answer,
         *,
         now: datetime,
         locked_until: datetime,
@@ -276,7 +254,7 @@ class IdempotencyRepository:
             locked_until=row["locked_until"],
         )
 
-    def complete(self, key: str, response: tuple[int, dict[str, Any]]) -> None:
+    def complete(self, key: str, response: Answer) -> None:
         self.conn.execute(_COMPLETE_KEY, {"b_key": key, "status": response[0], "body": response[1]})
 
     def purge_expired(self, now: datetime) -> int:
@@ -364,28 +342,14 @@ class OutboxRepository:
         ).scalar_one()
 
 
-class UnitOfWork:
-    """One transaction: rolled back on leaving unless ``commit()`` was called."""
+class UnitOfWork(BaseUnitOfWork):
+    """The order repositories in one transaction."""
 
     orders: OrderRepository
     keys: IdempotencyRepository
     outbox: OutboxRepository
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> UnitOfWork:
-        self._conn = self._engine.connect()
-        self._tx = self._conn.begin()
-        self.orders = OrderRepository(self._conn)
-        self.keys = IdempotencyRepository(self._conn)
-        self.outbox = OutboxRepository(self._conn)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tx.is_active:
-            self._tx.rollback()
-        self._conn.close()
-
-    def commit(self) -> None:
-        self._tx.commit()
+    def _bind(self, conn: Connection) -> None:
+        self.orders = OrderRepository(conn)
+        self.keys = IdempotencyRepository(conn)
+        self.outbox = OutboxRepository(conn)

@@ -9,9 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from order_service import presenters
 from order_service.delivery import Deliverer
 from order_service.domain import (
     CommandKind,
@@ -22,14 +20,14 @@ from order_service.domain import (
     OrderStatus,
     RequestInProgress,
 )
-from order_service.repository import StoredKey, UnitOfWork
+from order_service.ports import Answer, OrderUnitOfWork, StoredKey
 
 
 @dataclass(frozen=True)
 class OrderContext:
     """Everything the use cases need, built once by the app factory (or by a test)."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: Callable[[], OrderUnitOfWork]
     deliverer: Deliverer
     reserve_timeout_s: float = 6.0
     key_lease_s: float = 30.0
@@ -45,11 +43,19 @@ class OrderContext:
 
 @dataclass(frozen=True)
 class Placement:
-    """The answer to ``POST /orders``: status, body, and whether it replays an earlier one."""
+    """What became of ``POST /orders``: the order, the answer as sent, and whether it replays.
 
-    status: int
-    body: dict[str, Any]
+    The answer (status and JSON text) comes from the caller's ``present`` function, so the
+    idempotency record stores exactly what was sent and the service layer decides no status.
+    """
+
+    order_id: uuid.UUID
+    answer: Answer
     replayed: bool
+
+
+# Renders an order as the answer to POST /orders (the web layer's presenter).
+Present = Callable[[Order], Answer]
 
 
 def fingerprint(customer_id: str, lines: Sequence[tuple[str, int]]) -> str:
@@ -63,7 +69,7 @@ def place_order(
     customer_id: str,
     lines: Sequence[tuple[str, int]],
     key: str | None,
-    request_id: str,
+    present: Present,
 ) -> Placement:
     """Record the order and its reserve command, then try to reserve at once."""
     now = ctx.now()
@@ -79,7 +85,7 @@ def place_order(
                 key,
                 digest,
                 order.id,
-                presenters.placement(order, request_id),
+                present(order),
                 now=now,
                 locked_until=now + timedelta(seconds=ctx.key_lease_s),
                 expires_at=now + timedelta(seconds=ctx.key_ttl_s),
@@ -98,8 +104,7 @@ def place_order(
         )
         tx.commit()
     if refused:
-        status, body = presenters.placement(order, request_id)
-        return Placement(status, body, replayed=False)
+        return Placement(order.id, present(order), replayed=False)
 
     # One round trip to inventory, then one transaction: the answer, the command's state and
     # the idempotency record's final response are written together.
@@ -107,11 +112,11 @@ def place_order(
     with ctx.uow() as tx:
         current = ctx.deliverer.settle(tx, command, outcome, placed=order)
         assert current is not None
-        status, body = presenters.placement(current, request_id)
+        answer = present(current)
         if key is not None:
-            tx.keys.complete(key, (status, body))
+            tx.keys.complete(key, answer)
         tx.commit()
-    return Placement(status, body, replayed=False)
+    return Placement(order.id, answer, replayed=False)
 
 
 def _replay(stored: StoredKey, digest: str, now: datetime) -> Placement:
@@ -123,7 +128,8 @@ def _replay(stored: StoredKey, digest: str, now: datetime) -> Placement:
     if not stored.completed and stored.locked_until > now:
         wait = (stored.locked_until - now).total_seconds()
         raise RequestInProgress(retry_after_s=max(1, min(5, math.ceil(wait))))
-    return Placement(stored.response_status, stored.response_body, replayed=True)
+    answer = (stored.response_status, stored.response_body)
+    return Placement(stored.order_id, answer, replayed=True)
 
 
 def get_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:

@@ -70,8 +70,9 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("order_id", Uuid, nullable=False),
     # The response to replay; provisional (202 PENDING) until the first request completes.
+    # Text, not JSONB: a replay sends the very bytes of the first answer (JSONB reorders keys).
     Column("response_status", Integer, nullable=False),
-    Column("response_body", JSONB, nullable=False),
+    Column("response_body", Text, nullable=False),
     Column("completed", Boolean, nullable=False, server_default="false"),
     # While the first request runs, repeats get 409; a crashed request's lease runs out.
     Column("locked_until", DateTime(timezone=True), nullable=False),

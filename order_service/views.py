@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app
 from flask.views import MethodView
 
 from order_service import domain, presenters, services
@@ -53,13 +53,17 @@ class Orders(MethodView):
     def post(self, body: dict[str, Any], headers: dict[str, Any]) -> Response:
         """Place an order; send an ``Idempotency-Key`` to make retrying the request safe."""
         lines = [(item["sku"], item["quantity"]) for item in body["items"]]
+        rid = request_id()
         placed = services.place_order(
-            _ctx(), body["customer_id"], lines, headers["idempotency_key"], request_id()
+            _ctx(),
+            body["customer_id"],
+            lines,
+            headers["idempotency_key"],
+            lambda order: presenters.placement(order, rid),
         )
-        response = jsonify(placed.body)
-        response.status_code = placed.status
-        order_id = placed.body.get("id") or placed.body["error"]["details"]["order_id"]
-        response.headers["Location"] = presenters.order_url(order_id)
+        status, text = placed.answer
+        response = Response(text, status=status, mimetype="application/json")
+        response.headers["Location"] = presenters.order_url(placed.order_id)
         if placed.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response

@@ -9,6 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 
+def envelope(
+    code: str, message: str, details: dict[str, Any] | None, request_id: str
+) -> dict[str, Any]:
+    """The one error body of every service: ``{"error": {code, message, details, request_id}}``."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "details": dict(details or {}),
+            "request_id": request_id,
+        }
+    }
+
+
 class DomainError(Exception):
     """Base of every expected failure: a message for people, details for programs."""
 

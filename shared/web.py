@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import DomainError
+from shared.errors import DomainError, envelope
 
 ErrorMap = Mapping[type[DomainError], tuple[int, str]]
 
@@ -54,16 +54,8 @@ def error_response(
     details: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """The unified error body."""
-    body = {
-        "error": {
-            "code": code,
-            "message": message,
-            "details": dict(details or {}),
-            "request_id": request_id(),
-        }
-    }
-    response = jsonify(body)
+    """The unified error body as a response."""
+    response = jsonify(envelope(code, message, dict(details or {}), request_id()))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value

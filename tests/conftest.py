@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from chaos.system import empty_tables
+from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.system import empty_tables
 from shared.config import Settings
 from shared.db import make_engine
 from shared.migrate import upgrade
-from shared.runtime.postgres import Database, LocalCluster, free_port, provision
 
 ORDERS_DB = Database("orders_test", "orders_test", "orders-test-pw")
 INVENTORY_DB = Database("inventory_test", "inventory_test", "inventory-test-pw")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -56,3 +58,24 @@ def serve(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join()
         app.extensions["engine"].dispose()
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A placement as a client sees it: status, decoded body, replayed, and the raw text."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+    text: str
+
+
+def place_order(ctx: Any, customer: str, lines: Any, key: str | None, rid: str = "req") -> Placed:
+    """``services.place_order`` rendered by the real presenter, as the view does."""
+    from order_service import presenters, services
+
+    placed = services.place_order(
+        ctx, customer, lines, key, lambda order: presenters.placement(order, rid)
+    )
+    status, text = placed.answer
+    return Placed(status, json.loads(text), placed.replayed, text)

@@ -1,7 +1,7 @@
 import pytest
 
 from chaos.runner import ADMIN_TOKEN
-from chaos.system import System
+from lab.system import System
 
 pytestmark = pytest.mark.chaos
 

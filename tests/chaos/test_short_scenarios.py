@@ -3,8 +3,8 @@
 The full set, at full size, runs with `make test-chaos`.
 """
 
-from chaos.invariants import violations
 from chaos.runner import all_scenarios, run_scenario
+from lab.invariants import violations
 
 
 def scenario(name):

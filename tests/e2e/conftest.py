@@ -1,6 +1,6 @@
 import pytest
 
-from chaos.system import System
+from lab.system import System
 
 pytestmark = pytest.mark.e2e
 

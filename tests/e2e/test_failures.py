@@ -9,8 +9,8 @@ import threading
 
 from sqlalchemy import text
 
-from chaos.invariants import Observed, check_all, drain, violations
-from shared.runtime import processes
+from lab import processes
+from lab.invariants import Observed, check_all, drain, violations
 from tests.helpers import wait_until
 
 

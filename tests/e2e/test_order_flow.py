@@ -52,7 +52,7 @@ def test_a_retried_request_with_the_same_key_replays_the_first_answer(live):
     other = live.place("c-1", [("E2E-A", 2)], key="retry-me")
 
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert (again.status_code, again.content) == (first.status_code, first.content)
     assert (other.status_code, other.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
     assert live.product("E2E-A")["reserved"] == 1
 

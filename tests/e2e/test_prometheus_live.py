@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from shared.runtime.postgres import free_port
+from lab.postgres import free_port
 from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.repository import OutboxCommand, StoredKey
+from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
 
@@ -77,7 +77,7 @@ class FakeKeys:
         key: str,
         fingerprint: str,
         order_id: uuid.UUID,
-        response: tuple[int, dict[str, Any]],
+        response: Answer,
         *,
         now: datetime,
         locked_until: datetime,
@@ -92,7 +92,7 @@ class FakeKeys:
         )
         return None
 
-    def complete(self, key: str, response: tuple[int, dict[str, Any]]) -> None:
+    def complete(self, key: str, response: Answer) -> None:
         stored, expires = self.store.keys[key]
         self.store.keys[key] = (
             replace(stored, response_status=response[0], response_body=response[1], completed=True),
@@ -186,12 +186,12 @@ class Clock:
 def fake_context(inventory: FakeInventory | None = None) -> tuple[OrderContext, Store, Clock]:
     store, clock = Store(), Clock()
     deliverer = Deliverer(
-        uow=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type, return-value]
+        uow=lambda: FakeUnitOfWork(store),
         inventory=inventory or FakeInventory(),
         clock=clock,
     )
     ctx = OrderContext(
-        uow=lambda: FakeUnitOfWork(store),  # type: ignore[arg-type, return-value]
+        uow=lambda: FakeUnitOfWork(store),
         deliverer=deliverer,
     )
     return ctx, store, clock

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from inventory_service.app import create_app
+from lab.postgres import Database, LocalCluster, free_port, provision
 from shared.config import Settings
-from shared.runtime.postgres import Database, LocalCluster, free_port, provision
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from order_service.services import OrderContext
 from order_service.tables import orders
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import Clock
-from tests.helpers import run_threads
+from tests.helpers import place_order, run_threads
 
 
 def context(orders_uow, inventory, clock=None):
@@ -28,7 +28,7 @@ def count_orders(engine):
 def test_a_placed_order_is_stored_with_items_and_history(orders_uow):
     ctx = context(orders_uow, FakeInventory(stock={"A": 5}))
 
-    placed = services.place_order(ctx, "c-1", [("A", 2)], None, "req")
+    placed = place_order(ctx, "c-1", [("A", 2)], None, "req")
     stored = services.get_order(ctx, uuid.UUID(placed.body["id"]))
 
     assert stored.status is OrderStatus.CONFIRMED
@@ -41,7 +41,7 @@ def test_concurrent_requests_with_one_key_make_one_order(orders_uow, orders_engi
 
     def client(_):
         try:
-            return services.place_order(ctx, "c-1", [("A", 1)], "same-key", "req").status
+            return place_order(ctx, "c-1", [("A", 1)], "same-key", "req").status
         except RequestInProgress:
             return 409
 
@@ -57,7 +57,7 @@ def test_listing_pages_newest_first_with_filters(orders_uow):
     ctx = context(orders_uow, FakeInventory(stock={"A": 100}), clock)
     placed = []
     for i in range(7):
-        placed.append(services.place_order(ctx, f"c-{i % 2}", [("A", 1)], None, "r").body["id"])
+        placed.append(place_order(ctx, f"c-{i % 2}", [("A", 1)], None, "r").body["id"])
         clock.advance(1)
 
     seen, position = [], None
@@ -97,9 +97,9 @@ def test_concurrent_claims_of_the_outbox_never_take_the_same_command(orders_uow)
 def test_expired_keys_are_purged_and_live_ones_kept(orders_uow):
     clock = Clock()
     ctx = context(orders_uow, FakeInventory(stock={"A": 100}), clock)
-    services.place_order(ctx, "c", [("A", 1)], "old", "r")
+    place_order(ctx, "c", [("A", 1)], "old", "r")
     clock.advance(ctx.key_ttl_s - 10)
-    services.place_order(ctx, "c", [("A", 1)], "new", "r")
+    place_order(ctx, "c", [("A", 1)], "new", "r")
     clock.advance(20)
 
     with orders_uow() as tx:
@@ -107,4 +107,4 @@ def test_expired_keys_are_purged_and_live_ones_kept(orders_uow):
         tx.commit()
 
     assert purged == 1
-    assert services.place_order(ctx, "c", [("A", 1)], "new", "r").replayed
+    assert place_order(ctx, "c", [("A", 1)], "new", "r").replayed

@@ -6,9 +6,9 @@ import subprocess
 import pytest
 import redis
 
+from lab.postgres import free_port
 from shared.inventory.resilient import build_breaker_storage
 from shared.resilience.breaker import Breaker, BreakerOpen
-from shared.runtime.postgres import free_port
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.skipif(

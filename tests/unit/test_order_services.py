@@ -10,12 +10,13 @@ from shared.errors import InvalidTransition
 from shared.inventory import ReservationState, UnavailableReason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import fake_context
+from tests.helpers import place_order
 
 LINES = [("A", 2)]
 
 
 def place(ctx, lines=LINES, key=None, customer="c-1"):
-    return services.place_order(ctx, customer, lines, key, "req-1")
+    return place_order(ctx, customer, lines, key, "req-1")
 
 
 def test_an_order_with_stock_is_confirmed_at_once_and_its_command_delivered():
@@ -75,7 +76,7 @@ def test_the_same_key_and_body_replays_the_first_answer_without_a_second_order()
     again = place(ctx, key="k-1")
 
     assert again.replayed and not first.replayed
-    assert (again.status, again.body) == (first.status, first.body)
+    assert (again.status, again.text) == (first.status, first.text)
     assert len(store.orders) == 1 and inventory.stock["A"] == 3
 
 

@@ -8,12 +8,13 @@ from order_service.reconciler import Reconciler
 from shared.inventory import ReservationState, UnavailableReason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import fake_context
+from tests.helpers import place_order
 
 
 def test_a_pending_order_is_confirmed_once_inventory_is_back():
     inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.CONNECTION)
     ctx, _store, clock = fake_context(inventory)
-    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     inventory.down = None
     clock.advance(60)  # past the request thread's grace and the retry backoff
 
@@ -27,7 +28,7 @@ def test_a_pending_order_is_confirmed_once_inventory_is_back():
 def test_a_reserve_that_went_through_unseen_is_settled_without_reserving_twice():
     inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT, apply_then_fail=True)
     ctx, _, clock = fake_context(inventory)
-    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     inventory.down = None
     clock.advance(60)
 
@@ -56,7 +57,7 @@ def test_nothing_is_due_before_the_request_threads_grace_ends():
 def test_a_pending_order_past_its_ttl_is_cancelled_and_ends_with_its_stock_released():
     inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN)
     ctx, _, clock = fake_context(inventory)
-    order_id = services.place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
+    order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     reconciler = Reconciler(ctx, pending_ttl_s=900)
     clock.advance(901)
 
@@ -74,7 +75,7 @@ def test_a_pending_order_past_its_ttl_is_cancelled_and_ends_with_its_stock_relea
 
 def test_expired_idempotency_keys_are_dropped():
     ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}))
-    services.place_order(ctx, "c", [("A", 1)], "k", "r")
+    place_order(ctx, "c", [("A", 1)], "k", "r")
     clock.advance(ctx.key_ttl_s + 1)
 
     Reconciler(ctx, pending_ttl_s=900).run_once()

@@ -6,7 +6,7 @@ import pytest
 
 from chaos.cli import run
 from inventory_service.app import create_app
-from shared.runtime.postgres import free_port
+from lab.postgres import free_port
 from tests.helpers import serve
 
 TOKEN = "cli-test-admin-token"

@@ -167,6 +167,9 @@ def test_changes_need_the_admin_token(client, headers, status):
         {"kind": "latency", "delay_ms": 999999},
         {"kind": "error", "path": "no-slash"},
         {"kind": "error", "ttl_s": 0},
+        {"kind": "error", "phase": "after", "status": 404},
+        {"kind": "error", "path": "/api/v1/*\n"},
+        {"kind": "error", "colour": "red"},
     ],
 )
 def test_an_invalid_gremlin_is_a_400(client, body):
@@ -189,3 +192,33 @@ def test_with_chaos_disabled_nothing_can_be_switched_on(settings, rec, inventory
     assert response.status_code == 403
     assert client.get("/chaos").get_json() == {"enabled": False, "gremlins": []}
     app.extensions["engine"].dispose()
+
+
+def test_the_document_get_returns_can_be_put_back_unchanged(client):
+    created = client.put(
+        "/chaos/slow",
+        json={"kind": "latency", "delay_ms": 50, "probability": 0.5, "seed": 3, "ttl_s": 60},
+        headers=AUTH,
+    ).get_json()
+    (shown,) = client.get("/chaos").get_json()["gremlins"]
+
+    again = client.put("/chaos/slow", json=shown, headers=AUTH)
+
+    assert again.status_code == 200
+    settable = ("kind", "phase", "delay_ms", "probability", "seed", "method", "path")
+    assert {k: again.get_json()[k] for k in settable} == {k: created[k] for k in settable}
+
+
+def test_a_crash_is_stored_as_after_the_commit_whatever_the_default(client):
+    created = client.put("/chaos/boom", json={"kind": "crash"}, headers=AUTH).get_json()
+
+    assert created["phase"] == "after"
+
+
+@pytest.mark.parametrize("body", [{"kind": "flood"}, "not json at all", {"deep": [[[[]]]]}])
+def test_an_unauthenticated_change_is_a_401_whatever_the_body(client, body):
+    as_json = {"json": body} if isinstance(body, dict) else {"data": body}
+
+    response = client.put("/chaos/x", **as_json)
+
+    assert response.status_code == 401

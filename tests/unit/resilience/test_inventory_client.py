@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lab.postgres import free_port
 from shared.inventory import InventoryRefused, InventoryUnavailable, Line, UnavailableReason
 from shared.inventory.http import HttpInventory
 from shared.inventory.resilient import ResilientInventory
 from shared.resilience.breaker import Breaker
 from shared.resilience.bulkhead import Bulkhead
-from shared.runtime.postgres import free_port
 from tests.fakes.flaky_server import FlakyServer
 from tests.helpers import wait_until
 

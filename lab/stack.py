@@ -1,4 +1,4 @@
-"""Run the whole system locally: ``python -m shared.runtime.stack up|down|status``.
+"""Run the whole system locally: ``python -m lab.stack up|down|status``.
 
 ``up`` provisions a local PostgreSQL when the database URLs are the defaults, migrates both
 databases, adds demo products, and starts both services (and the reconciler) in the background.
@@ -8,31 +8,27 @@ Running it twice is harmless: what already runs is left alone. ``down`` stops wh
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from inventory_service.demo import seed
+from lab import processes
+from lab.postgres import Database, LocalCluster, provision
 from shared.config import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
     Settings,
     load_settings,
 )
-from shared.runtime import processes
-from shared.runtime.postgres import Database, LocalCluster, provision
+from shared.migrate import upgrade
 
 RUN = processes.ROOT / ".run"
-DEMO_PRODUCTS = [
-    ("WIDGET-1", "Blue widget", 100),
-    ("GADGET-2", "Red gadget", 50),
-    ("GIZMO-3", "Green gizmo", 10),
-    ("DOOHICKEY-4", "Yellow doohickey", 3),
-]
 
 
 def local_databases() -> list[Database]:
@@ -89,31 +85,27 @@ def _start(name: str, command: list[str], ready_url: str | None, env: dict[str, 
     print(f"  {name}: started (pid {proc.pid}), log .run/logs/{name}.log")
 
 
-def seed(settings: Settings) -> None:
-    """Add the demo products that do not exist yet (never touches existing stock)."""
-    from functools import partial
-
-    from inventory_service import services
-    from inventory_service.domain import ProductExists
-    from inventory_service.repository import UnitOfWork
-    from shared.db import make_engine
-
-    engine = make_engine(settings.inventory_database_url, settings, application_name="seed")
-    try:
-        for sku, name, on_hand in DEMO_PRODUCTS:
-            with contextlib.suppress(ProductExists):
-                services.create_product(partial(UnitOfWork, engine), sku, name, on_hand)
-    finally:
-        engine.dispose()
-
-
 def prepare(settings: Settings) -> None:
     """Migrate both databases and add the demo products (containers run this once)."""
-    from shared.migrate import upgrade
-
     upgrade("orders", settings.orders_database_url)
     upgrade("inventory", settings.inventory_database_url)
     seed(settings)
+
+
+def _install(package: str) -> str | None:
+    """Install a Debian package when missing and allowed (root, apt); its binary, or None."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return None
+    print(f"{package}: not installed; installing it with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+    ):
+        if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            print(f"{package}: apt-get failed; carrying on without it")
+            return None
+    return shutil.which(package)
 
 
 def up() -> None:
@@ -137,7 +129,7 @@ def up() -> None:
         metrics_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name)}
         _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
     _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
-    prometheus = shutil.which("prometheus")
+    prometheus = shutil.which("prometheus") or _install("prometheus")
     if prometheus:
         _start(
             "prometheus",
@@ -152,7 +144,7 @@ def up() -> None:
         )
         watching = "Prometheus:        http://127.0.0.1:9090   (alerts at /alerts)"
     else:
-        watching = "Prometheus:        not installed (sudo apt-get install prometheus)"
+        watching = "Prometheus:        not installed; run: sudo apt-get install prometheus"
     print(f"""
 Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)

@@ -1,22 +1,8 @@
-"""``make test-chaos``: run the chaos scenarios against the real system and check the guarantees.
-
-``python -m chaos.runner [--scenario NAME ...] [--scale F] [--json PATH]``
-
-It starts a throwaway PostgreSQL and both services plus the reconciler as real processes, then
-for each scenario in ``chaos/scenarios/``: empties the databases, adds products (two plentiful,
-one scarce so that rejections happen), turns on the scenario's gremlins, places orders from
-concurrent clients that retry with their Idempotency-Key until they get a definite answer (and
-cancel or ship some), applies the scenario's events (inventory stopped and started), removes the
-gremlins, waits for the reconciler to drain, and checks every invariant of the design. It prints
-a table and writes a JSON report; the exit status is 1 when any invariant failed.
-"""
+"""One chaos scenario: load it from TOML, run it against the system, gather its report."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-import sys
 import time
 import tomllib
 from collections import Counter
@@ -27,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from chaos.invariants import Observed, check_all, drain, violations
-from chaos.system import Environment, System, empty_tables
+from lab.invariants import Observed, check_all, drain, violations
+from lab.system import System, empty_tables
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 PLENTY = 100_000
@@ -159,6 +145,7 @@ def run_scenario(
         "description": scenario.description,
         "passed": not violations(results),
         "invariants": results,
+        "first_answers": first_answers(observed),
         "orders_by_status": _orders_by_status(orders),
         "client_status_codes": {str(k): v for k, v in sorted(Counter(observed.statuses).items())},
         "latency_ms": _percentiles(observed.latencies_ms),
@@ -172,6 +159,15 @@ def run_scenario(
         "load_s": round(load_s, 1),
         "drain_s": round(drain_s, 1),
     }
+
+
+def first_answers(observed: Observed) -> dict[str, Any]:
+    """How each order's first ``POST /orders`` was answered: definite (201/422) or 202."""
+    first = [answers[0][0] for answers in observed.by_key.values() if answers]
+    definite = sum(1 for status in first if status in (201, 422))
+    pending = sum(1 for status in first if status == 202)
+    share = definite / (definite + pending) if definite + pending else 0.0
+    return {"definite": definite, "pending": pending, "definite_share": round(share, 3)}
 
 
 def _apply(system: System, action: str) -> None:
@@ -234,89 +230,3 @@ def _affected(orders: Engine, inventory: Engine) -> dict[str, dict[str, Any]]:
             entry["ended"][status] += 1
         entry["orders"][reservation] = status
     return {g: {"ended": dict(e["ended"]), "orders": e["orders"]} for g, e in report.items()}
-
-
-def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
-    header = (
-        "scenario",
-        "result",
-        "orders (final)",
-        "client codes",
-        "latency ms p50/p95/p99/max",
-        "injections",
-        "retries",
-        "breaker opened",
-        "drain s",
-    )
-    rows = []
-    for r in reports:
-        lat = r["latency_ms"]
-        rows.append(
-            (
-                r["scenario"],
-                "PASS" if r["passed"] else "FAIL",
-                " ".join(f"{k}={v}" for k, v in r["orders_by_status"].items()),
-                " ".join(f"{k}:{v}" for k, v in r["client_status_codes"].items()),
-                "/".join(str(int(lat[k])) for k in ("p50", "p95", "p99", "max")) if lat else "-",
-                " ".join(f"{n}={g['fired']}/{g['matched']}" for n, g in r["gremlins"].items())
-                or "-",
-                str(r["retries"]),
-                str(r["breaker_openings"]),
-                str(r["drain_s"]),
-            )
-        )
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
-    for line in (header, tuple("-" * w for w in widths), *rows):
-        print(" | ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False)), file=out)
-    print(file=out)
-    for r in reports:
-        for gremlin, entry in r["affected_orders"].items():
-            ended = ", ".join(f"{k} {v}" for k, v in sorted(entry["ended"].items()))
-            print(
-                f"{r['scenario']}: {len(entry['orders'])} orders met {gremlin}; they ended {ended}",
-                file=out,
-            )
-        for problem in violations(r["invariants"]):
-            print(f"{r['scenario']}: VIOLATION {problem}", file=out)
-
-
-class ChaosEnvironment(Environment):
-    """A throwaway PostgreSQL and the running system, for the length of a run."""
-
-    def __init__(self) -> None:
-        super().__init__("chaos", RUNNER_ENV, ADMIN_TOKEN, fast=True)
-
-    def run(self, scenario: Scenario) -> dict[str, Any]:
-        return run_scenario(self.system, self.orders, self.inventory, scenario)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--scenario", action="append", help="run only these (repeatable)")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply every order count")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=Path(".run/chaos-report.json"),
-        help="where to write the JSON report",
-    )
-    args = parser.parse_args(argv)
-    scenarios = all_scenarios(args.scenario, args.scale)
-    reports = []
-    with ChaosEnvironment() as env:
-        print(f"logs in {env.system.logdir}", flush=True)
-        for scenario in scenarios:
-            print(f"running {scenario.name}: {scenario.description}", flush=True)
-            reports.append(env.run(scenario))
-    print()
-    print_table(reports)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(reports, indent=2, default=str))
-    print(f"\nJSON report: {args.json}")
-    return 0 if all(r["passed"] for r in reports) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,12 +17,12 @@ from typing import Any, Self
 import requests
 from sqlalchemy import Engine, text
 
-from chaos.invariants import Observed
+from lab import processes
+from lab.invariants import Observed
+from lab.postgres import Database, LocalCluster, free_port, provision
 from shared.config import Settings
 from shared.db import make_engine
 from shared.migrate import upgrade
-from shared.runtime import processes
-from shared.runtime.postgres import Database, LocalCluster, free_port, provision
 
 
 def empty_tables(engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""Container health check: ``python -m shared.runtime.probe [URL]``, 0 when URL answers 200."""
+"""Container health check: ``python -m shared.probe [URL]``, 0 when URL answers 200."""
 
 from __future__ import annotations
 

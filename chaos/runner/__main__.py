@@ -1,0 +1,56 @@
+"""``python -m chaos.runner``: see the package's docstring."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chaos.runner import __doc__ as DESCRIPTION
+from chaos.runner.report import print_table
+from chaos.runner.scenario import ADMIN_TOKEN, RUNNER_ENV, Scenario, all_scenarios, run_scenario
+from lab.system import Environment
+
+
+class ChaosEnvironment(Environment):
+    """A throwaway PostgreSQL and the running system, for the length of a run."""
+
+    def __init__(self) -> None:
+        super().__init__("chaos", RUNNER_ENV, ADMIN_TOKEN, fast=True)
+
+    def run(self, scenario: Scenario) -> dict[str, Any]:
+        return run_scenario(self.system, self.orders, self.inventory, scenario)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scenario", action="append", help="run only these (repeatable)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every order count")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path(".run/chaos-report.json"),
+        help="where to write the JSON report",
+    )
+    args = parser.parse_args(argv)
+    scenarios = all_scenarios(args.scenario, args.scale)
+    reports = []
+    with ChaosEnvironment() as env:
+        print(f"logs in {env.system.logdir}", flush=True)
+        for scenario in scenarios:
+            print(f"running {scenario.name}: {scenario.description}", flush=True)
+            reports.append(env.run(scenario))
+    print()
+    print_table(reports)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(reports, indent=2, default=str))
+    print(f"\nJSON report: {args.json}")
+    return 0 if all(r["passed"] for r in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

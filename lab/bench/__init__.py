@@ -1,0 +1,1 @@
+"""``make bench``: see ``lab/bench/__main__.py``."""

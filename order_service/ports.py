@@ -1,0 +1,120 @@
+"""What the order service layer needs from persistence: the real repositories and the fakes
+in the tests both satisfy these protocols, and mypy checks that they do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, Self
+
+from order_service.domain import CommandKind, Order
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An Idempotency-Key as recorded by the first request that used it."""
+
+    fingerprint: str
+    order_id: uuid.UUID
+    response_status: int
+    response_body: str  # the JSON text that was sent, so a replay is the same bytes
+    completed: bool
+    locked_until: datetime
+
+
+@dataclass(frozen=True)
+class OutboxCommand:
+    """An inventory command waiting to be delivered (or delivered)."""
+
+    id: int
+    order_id: uuid.UUID
+    kind: CommandKind
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+# The answer to POST /orders as sent: status and JSON text.
+Answer = tuple[int, str]
+
+
+class Orders(Protocol):
+    def add(self, order: Order) -> None: ...
+
+    def save(self, order: Order) -> None: ...
+
+    def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None: ...
+
+    def page(
+        self,
+        *,
+        status: str | None,
+        customer_id: str | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Order]: ...
+
+    def lock_version(self, order_id: uuid.UUID) -> int | None: ...
+
+    def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
+
+
+class Keys(Protocol):
+    def claim(
+        self,
+        key: str,
+        fingerprint: str,
+        order_id: uuid.UUID,
+        response: Answer,
+        *,
+        now: datetime,
+        locked_until: datetime,
+        expires_at: datetime,
+        completed: bool = False,
+    ) -> StoredKey | None: ...
+
+    def complete(self, key: str, response: Answer) -> None: ...
+
+    def purge_expired(self, now: datetime) -> int: ...
+
+
+class Outbox(Protocol):
+    def add(
+        self,
+        order_id: uuid.UUID,
+        kind: CommandKind,
+        payload: dict[str, Any],
+        *,
+        now: datetime,
+        not_before: datetime,
+    ) -> OutboxCommand: ...
+
+    def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxCommand]: ...
+
+    def delivered(self, command_id: int, now: datetime) -> None: ...
+
+    def failed(
+        self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
+    ) -> None: ...
+
+
+class OrderUnitOfWork(Protocol):
+    """One transaction over the order repositories; nothing is kept unless committed."""
+
+    @property
+    def orders(self) -> Orders: ...
+
+    @property
+    def keys(self) -> Keys: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...

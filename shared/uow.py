@@ -1,0 +1,38 @@
+"""The unit of work both services use: one transaction, rolled back unless committed.
+
+Each service subclasses it and binds its repositories to the connection in ``_bind``.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+
+class UnitOfWork:
+    """One transaction: rolled back on leaving unless ``commit()`` was called."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> Self:
+        self._conn = self._engine.connect()
+        self._tx = self._conn.begin()
+        self._bind(self._conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tx.is_active:
+            self._tx.rollback()
+        self._conn.close()
+
+    def _bind(self, conn: Connection) -> None:
+        """Create this service's repositories on ``conn``."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()
