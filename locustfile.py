@@ -1,20 +1,25 @@
 """Realistic load for watching the system in Grafana: ``make load`` (or ``locust`` here).
 
-Shoppers browse products, place orders with an Idempotency-Key (and sometimes retry them, as a
-client would after a timeout), cancel some and ship some. The order service is the host; the
-inventory service is reached at INVENTORY_URL. Send it only to your own machine.
+Each shopper signs up and logs in with its own account, browses products, places orders with an
+Idempotency-Key (and sometimes retries them, as a client would after a timeout), and cancels
+some; an admin (ADMIN_EMAIL / ADMIN_PASSWORD, as ``make up`` creates it) ships some. The order
+service is the host; the inventory service is reached at INVENTORY_URL. Send it only to your own
+machine. ``make up`` sets the per-address limits high enough for this (every simulated user
+shares 127.0.0.1); per-customer limits apply as usual, one account per shopper.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from typing import Any
 
 from locust import HttpUser, between, task
 
 from shared.config import load_settings
 
-INVENTORY = load_settings().inventory_url.rstrip("/") + "/api/v1"
+SETTINGS = load_settings()
+INVENTORY = SETTINGS.inventory_url.rstrip("/") + "/api/v1"
 
 
 class Shopper(HttpUser):
@@ -22,6 +27,11 @@ class Shopper(HttpUser):
     host = "http://127.0.0.1:3001"
 
     def on_start(self) -> None:
+        email = f"shopper-{uuid.uuid4().hex[:12]}@example.com"
+        password = uuid.uuid4().hex
+        self.client.post("/api/v1/auth/signup", json={"email": email, "password": password})
+        self.auth = _login(self.client, email, password)
+        self.admin = _login(self.client, SETTINGS.admin_email, SETTINGS.admin_password)
         products = self.client.get(f"{INVENTORY}/products?limit=100", name="inventory: products")
         self.skus = [p["sku"] for p in products.json()["items"]] or ["WIDGET-1"]
         self.placed: list[str] = []
@@ -39,12 +49,12 @@ class Shopper(HttpUser):
             {"sku": sku, "quantity": random.randint(1, 3)}
             for sku in random.sample(self.skus, k=min(len(self.skus), random.randint(1, 2)))
         ]
-        body = {"customer_id": f"shopper-{id(self) % 1000}", "items": items}
+        body = {"items": items}
         for _attempt in range(2 if random.random() < 0.1 else 1):  # some clients retry
             with self.client.post(
                 "/api/v1/orders",
                 json=body,
-                headers={"Idempotency-Key": key},
+                headers={**self.auth, "Idempotency-Key": key},
                 name="POST /orders",
                 catch_response=True,
             ) as response:
@@ -61,6 +71,7 @@ class Shopper(HttpUser):
         action = random.choice(["cancel", "ship"])
         with self.client.post(
             f"/api/v1/orders/{order}/{action}",
+            headers=self.auth if action == "cancel" else self.admin,
             name=f"POST /orders/{{id}}/{action}",
             catch_response=True,
         ) as response:
@@ -69,4 +80,9 @@ class Shopper(HttpUser):
 
     @task(1)
     def look_at_orders(self) -> None:
-        self.client.get("/api/v1/orders?limit=20", name="GET /orders")
+        self.client.get("/api/v1/orders?limit=20", headers=self.auth, name="GET /orders")
+
+
+def _login(client: Any, email: str, password: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    return {"Authorization": f"Bearer {response.json().get('access_token', '')}"}

@@ -6,13 +6,15 @@ import hmac
 import re
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask.views import MethodView
 
 from chaos.engine import Chaos
 from chaos.model import NAME_PATTERN, Gremlin
 from chaos.schemas import ChaosStatusSchema, GremlinSchema, GremlinViewSchema
 from shared.api import Blueprint
+from shared.auth import Role
+from shared.auth.web import audit, authorize, bearer_token
 from shared.errors import Forbidden, NotFound, RequestInvalid, Unauthenticated
 from shared.schemas import ApiErrorSchema
 
@@ -30,12 +32,17 @@ def _chaos() -> Chaos:
 
 
 def _authorised() -> Chaos:
+    """Chaos, if the caller is an admin: the ``ADMIN_TOKEN`` or an admin's JWT."""
     chaos = _chaos()
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise Unauthenticated("send the admin token as 'Authorization: Bearer <token>'")
-    if not hmac.compare_digest(header.removeprefix("Bearer ").encode(), chaos.admin_token.encode()):
-        raise Forbidden("wrong admin token")
+    token = bearer_token()
+    if token is None:
+        raise Unauthenticated("send the admin token or an admin's JWT as 'Authorization: Bearer'")
+    if hmac.compare_digest(token.encode(), chaos.admin_token.encode()):
+        g.actor = "admin-token"
+    elif "auth" in current_app.extensions:
+        authorize((Role.ADMIN,))
+    else:
+        raise Unauthenticated("wrong admin token")
     if not chaos.enabled:
         raise Forbidden("chaos is disabled here (CHAOS_ENABLED is off)", {"enabled": False})
     return chaos
@@ -72,6 +79,7 @@ class Gremlins(MethodView):
         chaos = _authorised()
         assert chaos.store is not None
         chaos.store.remove()
+        audit("gremlins reset")
         chaos.forget()
         return _status(chaos)
 
@@ -92,6 +100,7 @@ class OneGremlin(MethodView):
             )
         ttl_s = body.pop("ttl_s")
         stored = chaos.store.put(Gremlin.create(name, body, chaos.now(), ttl_s))
+        audit("gremlin set", gremlin=name, kind=stored.kind.value)
         chaos.forget()
         return stored.as_json()
 
@@ -103,5 +112,6 @@ class OneGremlin(MethodView):
         assert chaos.store is not None
         if not chaos.store.remove(name):
             raise NotFound(f"no gremlin {name!r}", {"name": name})
+        audit("gremlin removed", gremlin=name)
         chaos.forget()
         return _status(chaos)

@@ -21,6 +21,8 @@ from inventory_service.schemas import (
     RestockSchema,
 )
 from shared.api import Blueprint
+from shared.auth import Role
+from shared.auth.web import audit, requires
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -44,6 +46,10 @@ ERRORS = {
     domain.ReservationMismatch: (422, "RESERVATION_MISMATCH"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
 }
+
+
+# Only the order service's own token (audience "inventory") may move reserved stock.
+ORDER_SERVICE = {"audience": "inventory"}
 
 
 def _uow() -> services.UowFactory:
@@ -70,12 +76,15 @@ class Products(MethodView):
         after = rows[-1]["sku"] if len(rows) == query["limit"] else None
         return {"items": rows, "next_after": after}
 
+    @requires(Role.ADMIN)
     @api.arguments(ProductCreateSchema)
     @api.response(201, ProductSchema)
     @api.alt_response(409, schema=ApiErrorSchema, description="the sku exists already")
     def post(self, body: dict[str, Any]) -> Any:
-        """Create a product with its initial stock."""
-        return services.create_product(_uow(), body["sku"], body["name"], body["on_hand"])
+        """Create a product with its initial stock (admin)."""
+        product = services.create_product(_uow(), body["sku"], body["name"], body["on_hand"])
+        audit("product created", sku=body["sku"], on_hand=body["on_hand"])
+        return product
 
 
 @api.route("/products/<sku>")
@@ -89,19 +98,22 @@ class Product(MethodView):
 
 @api.route("/products/<sku>/restock")
 class Restock(MethodView):
+    @requires(Role.ADMIN)
     @api.arguments(RestockSchema)
     @api.arguments(IdempotencyHeaderSchema, location="headers")
     @api.response(200, ProductSchema)
     def post(self, body: dict[str, Any], headers: dict[str, Any], sku: str) -> ResponseReturnValue:
-        """Add stock; with an ``Idempotency-Key`` a repeated call adds nothing."""
+        """Add stock (admin); with an ``Idempotency-Key`` a repeated call adds nothing."""
         product, replayed = services.restock(
             _uow(), sku, body["quantity"], headers["idempotency_key"]
         )
+        audit("restocked", sku=sku, quantity=body["quantity"], replayed=replayed)
         return product, 200, {"Idempotent-Replayed": str(replayed).lower()}
 
 
 @api.route("/reservations/<reservation_id>")
 class Reservation(MethodView):
+    @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.arguments(ReserveSchema)
     @api.response(200, ReservationSchema, description="stored outcome of an earlier call")
     @api.alt_response(201, schema=ReservationSchema, description="reserved or rejected now")
@@ -111,6 +123,7 @@ class Reservation(MethodView):
         outcome = services.reserve(_uow(), _reservation_id(reservation_id), _lines(body))
         return outcome.reservation, 201 if outcome.created else 200
 
+    @requires(Role.SERVICE, Role.ADMIN)
     @api.response(200, ReservationSchema)
     @api.alt_response(404, schema=ApiErrorSchema)
     def get(self, reservation_id: str) -> Any:
@@ -120,6 +133,7 @@ class Reservation(MethodView):
 
 @api.route("/reservations/<reservation_id>/release")
 class Release(MethodView):
+    @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.response(200, ReservationSchema)
     @api.alt_response(409, schema=ApiErrorSchema, description="already committed")
     def post(self, reservation_id: str) -> Any:
@@ -129,6 +143,7 @@ class Release(MethodView):
 
 @api.route("/reservations/<reservation_id>/commit")
 class Commit(MethodView):
+    @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.response(200, ReservationSchema)
     @api.alt_response(409, schema=ApiErrorSchema, description="released or rejected")
     def post(self, reservation_id: str) -> Any:

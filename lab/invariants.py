@@ -136,6 +136,15 @@ def nothing_left_undecided(orders: Engine) -> list[str]:
     return problems
 
 
+def nothing_needs_attention(orders: Engine) -> list[str]:
+    """No order was flagged because inventory refused one of its commands."""
+    with orders.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, attention FROM orders WHERE attention IS NOT NULL ORDER BY id")
+        ).all()
+    return [f"order {r.id} needs attention: {r.attention}" for r in rows]
+
+
 def one_order_per_key(orders: Engine, observed: Observed) -> list[str]:
     """Invariant 4: each key names one order, and every replay equals the first answer."""
     problems = []
@@ -175,6 +184,7 @@ def check_all(
         "stock adds up": stock_adds_up(inventory),
         "order and reservation states agree": states_agree(orders, inventory),
         "no PENDING order or undelivered command": nothing_left_undecided(orders),
+        "no order flagged for attention": nothing_needs_attention(orders),
         "one order per key, identical replays": one_order_per_key(orders, observed),
         "no 5xx from the order service": no_server_errors(observed),
     }

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from inventory_service.demo import seed
 from lab import processes
 from lab.postgres import Database, LocalCluster, provision
+from order_service.accounts import ensure_admin
+from order_service.bootstrap import build_accounts
 from shared.config import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
@@ -29,6 +31,7 @@ from shared.config import (
 from shared.migrate import upgrade
 
 RUN = processes.ROOT / ".run"
+LOCAL_ADDRESS_LIMIT = "200/second"
 
 
 def local_databases() -> list[Database]:
@@ -119,9 +122,22 @@ def up() -> None:
     else:
         print("PostgreSQL: using ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL")
     prepare(settings)
+    admin = "created by: python -m order_service.accounts create-admin"
+    if not settings.is_production:
+        accounts, engine = build_accounts(settings)
+        try:
+            ensure_admin(accounts, settings.admin_email, settings.admin_password)
+        finally:
+            engine.dispose()
+        admin = f"{settings.admin_email} / {settings.admin_password} (ADMIN_EMAIL, ADMIN_PASSWORD)"
     print("Services:")
     env = dict(os.environ)
     env.setdefault("CHAOS_ENABLED", "true" if not settings.is_production else "false")
+    if not settings.is_production:
+        # Every local client (curl, locust, the console) shares 127.0.0.1: per-address limits
+        # sized for one person would throttle them all. Per-customer limits stay as they are.
+        for variable in ("RATE_LIMIT_ORDERS_PER_ADDRESS", "RATE_LIMIT_AUTH_PER_ADDRESS"):
+            env.setdefault(variable, LOCAL_ADDRESS_LIMIT)
     order_url = "http://" + settings.order_bind
     inventory_url = "http://" + settings.inventory_bind
     for name, url in (("inventory", inventory_url), ("orders", order_url)):
@@ -150,11 +166,16 @@ Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
 {watching}
 Metrics:           {order_url}/metrics {inventory_url}/metrics http://{settings.reconciler_metrics_bind}/metrics
+Admin account:     {admin}
 
-Try it:
-  curl -s -X POST {order_url}/api/v1/orders -H 'Content-Type: application/json' \\
-       -H 'Idempotency-Key: demo-1' \\
-       -d '{{"customer_id": "c-1", "items": [{{"sku": "WIDGET-1", "quantity": 2}}]}}'
+Try it (sign up, log in, order; the README has more):
+  O={order_url}/api/v1; J='Content-Type: application/json'
+  ME='{{"email": "me@example.com", "password": "my-password-1"}}'
+  curl -s -X POST $O/auth/signup -H "$J" -d "$ME"
+  TOKEN=$(curl -s -X POST $O/auth/login -H "$J" -d "$ME" | \\
+          python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST $O/orders -H "$J" -H "Authorization: Bearer $TOKEN" \\
+       -H 'Idempotency-Key: demo-1' -d '{{"items": [{{"sku": "WIDGET-1", "quantity": 2}}]}}'
   curl -s {inventory_url}/api/v1/products/WIDGET-1
 Stop everything with: make down""")
 

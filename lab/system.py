@@ -20,9 +20,13 @@ from sqlalchemy import Engine, text
 from lab import processes
 from lab.invariants import Observed
 from lab.postgres import Database, LocalCluster, free_port, provision
+from shared.auth import Role
+from shared.auth.tokens import TokenIssuer
 from shared.config import Settings
 from shared.db import make_engine
 from shared.migrate import upgrade
+
+LAB_LIMIT = "1000000/second"
 
 
 def empty_tables(engine: Engine) -> None:
@@ -54,6 +58,21 @@ class System:
         self.orders = f"http://127.0.0.1:{self.order_port}/api/v1"
         self.inventory = f"http://127.0.0.1:{self.inventory_port}/api/v1"
         self.http = requests.Session()
+        # The laboratory runs the system, so it holds its signing key and mints tokens for its
+        # simulated customers as an identity provider would (login is tested on its own).
+        self._issuer = TokenIssuer(self.settings.auth_signing_key, self.settings.auth_issuer)
+        self._tokens: dict[tuple[str, Role, str], dict[str, str]] = {}
+
+    def auth(
+        self, subject: str = "lab-admin", role: Role = Role.ADMIN, audience: str | None = None
+    ) -> dict[str, str]:
+        """An ``Authorization`` header for this subject and role (cached; tokens last 1 h)."""
+        aud = audience or self.settings.auth_audience
+        found = self._tokens.get((subject, role, aud))
+        if found is None:
+            token = self._issuer.issue(subject, role, aud, 3600)
+            found = self._tokens[(subject, role, aud)] = {"Authorization": f"Bearer {token}"}
+        return found
 
     def env(self) -> dict[str, str]:
         s = self.settings
@@ -86,6 +105,11 @@ class System:
             "CHAOS_ENABLED": "true",
             "RECONCILER_METRICS_BIND": f"127.0.0.1:{self.reconciler_metrics_port}",
             "ADMIN_TOKEN": s.admin_token,
+            # The load tools must measure the system, not its rate limits.
+            "RATE_LIMIT_ORDERS_PER_CUSTOMER": LAB_LIMIT,
+            "RATE_LIMIT_ORDERS_PER_ADDRESS": LAB_LIMIT,
+            "RATE_LIMIT_AUTH_PER_ADDRESS": LAB_LIMIT,
+            "RATE_LIMIT_AUTH_PER_EMAIL": LAB_LIMIT,
         }
 
     def start(self, name: str) -> None:
@@ -142,8 +166,10 @@ class System:
     def place(
         self, customer: str, items: list[tuple[str, int]], key: str | None = None
     ) -> requests.Response:
-        headers = {"Idempotency-Key": key} if key else {}
-        body = {"customer_id": customer, "items": [{"sku": s, "quantity": q} for s, q in items]}
+        headers = {**self.auth(customer, Role.CUSTOMER)}
+        if key:
+            headers["Idempotency-Key"] = key
+        body = {"items": [{"sku": s, "quantity": q} for s, q in items]}
         return self.http.post(f"{self.orders}/orders", json=body, headers=headers, timeout=30)
 
     def place_definite(
@@ -181,11 +207,16 @@ class System:
         raise RuntimeError(f"no definite answer for {key} after {tries} tries")
 
     def order(self, order_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = self.http.get(f"{self.orders}/orders/{order_id}", timeout=10).json()
+        body: dict[str, Any] = self.http.get(
+            f"{self.orders}/orders/{order_id}", headers=self.auth(), timeout=10
+        ).json()
         return body
 
     def act(self, order_id: str, action: str) -> requests.Response:
-        return self.http.post(f"{self.orders}/orders/{order_id}/{action}", timeout=30)
+        """Cancel, ship or deliver, as an admin."""
+        return self.http.post(
+            f"{self.orders}/orders/{order_id}/{action}", headers=self.auth(), timeout=30
+        )
 
     def product(self, sku: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
@@ -194,6 +225,7 @@ class System:
     def create_product(self, sku: str, on_hand: int) -> None:
         response = self.http.post(
             f"{self.inventory}/products",
+            headers=self.auth(),
             timeout=10,
             json={"sku": sku, "name": sku.lower(), "on_hand": on_hand},
         )

@@ -6,16 +6,19 @@ from functools import partial
 
 from flask import Flask
 
+from order_service import auth_views
 from order_service import metrics as order_metrics
-from order_service.bootstrap import build_context, build_inventory
+from order_service.bootstrap import build_accounts, build_context, build_inventory, build_verifier
 from order_service.metrics import OrderMetrics
 from order_service.repository import UnitOfWork
 from order_service.views import ERRORS, api
 from shared.api import init_api
+from shared.auth.web import init_auth
 from shared.config import Settings, load_settings
 from shared.db import make_engine
 from shared.health import health_blueprint
 from shared.inventory import InventoryPort
+from shared.limits import init_limits
 from shared.logs import configure_logging
 from shared.metrics import ClientMetrics, init_metrics
 from shared.web import init_web
@@ -36,7 +39,13 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     app.extensions["order_context"] = build_context(settings, inventory, engine)
     order_metrics.init_app(app, partial(UnitOfWork, engine), OrderMetrics(registry))
 
+    accounts, _ = build_accounts(settings, engine)
+    app.extensions["accounts"] = accounts
+    init_auth(app, build_verifier(settings, [settings.auth_audience]))
+    init_limits(app, settings)
+
     smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")
+    smorest.register_blueprint(auth_views.blueprint)
     smorest.register_blueprint(api)
     downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}
     app.register_blueprint(health_blueprint(engine, downstream))

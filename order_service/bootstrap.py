@@ -9,12 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
+from order_service.accounts import Accounts
 from order_service.delivery import Deliverer
 from order_service.repository import UnitOfWork
 from order_service.services import OrderContext
+from shared.auth.tokens import ServiceTokens, TokenIssuer, TokenVerifier
 from shared.config import Settings
+from shared.db import make_engine
 from shared.inventory import InventoryPort
 from shared.inventory.http import HttpInventory
 from shared.inventory.resilient import ResilientInventory, build_breaker_storage
@@ -36,6 +40,7 @@ def build_inventory(
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
         pool_size=max(settings.inventory_max_concurrency, settings.web_threads),
+        token=ServiceTokens(build_issuer(settings), ttl_s=settings.service_token_ttl_s),
     )
     if settings.inventory_client == "bare":
         return http
@@ -74,3 +79,36 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
         key_lease_s=settings.idempotency_lease_s,
         key_ttl_s=settings.idempotency_ttl_s,
     )
+
+
+def build_issuer(settings: Settings) -> TokenIssuer:
+    """Signs users' tokens and the order service's own token for inventory."""
+    return TokenIssuer(settings.auth_signing_key, settings.auth_issuer)
+
+
+def build_verifier(settings: Settings, audiences: list[str]) -> TokenVerifier:
+    """Checks tokens from our issuer (and from an identity provider, if configured)."""
+    return TokenVerifier(
+        settings.auth_verify_key,
+        settings.auth_issuer,
+        audiences,
+        leeway_s=settings.auth_leeway_s,
+        role_claim=settings.auth_role_claim,
+        jwks_url=settings.auth_jwks_url,
+        jwks_algorithms=settings.auth_jwks_algorithms.split(","),
+    )
+
+
+def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Accounts, Engine]:
+    """The account use cases' context, and the engine it uses (a new one unless given)."""
+    engine = engine or make_engine(
+        settings.orders_database_url, settings, application_name="accounts"
+    )
+    accounts = Accounts(
+        uow=partial(UnitOfWork, engine),
+        hasher=PasswordHasher(),
+        issuer=build_issuer(settings),
+        audience=settings.auth_audience,
+        token_ttl_s=settings.auth_token_ttl_s,
+    )
+    return accounts, engine

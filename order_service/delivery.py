@@ -93,6 +93,19 @@ class Deliverer:
             )
             tx.outbox.failed(command.id, str(outcome), now + timedelta(seconds=delay), tried=tried)
             return placed
+        if isinstance(outcome, InventoryRefused) and command.kind is not CommandKind.RESERVE:
+            # A release or commit inventory will not take (the reservation is in another state
+            # than this order says): never recorded as delivered, and a person must look.
+            tx.outbox.refused(command.id, str(outcome), now)
+            order = tx.orders.get(command.order_id, lock=True)
+            if order is not None:
+                order.flag(command.kind, str(outcome), now)
+                tx.orders.save(order)
+            log.error(
+                "inventory refused a command; order flagged for attention",
+                extra={"order_id": str(command.order_id), "command": command.kind.value},
+            )
+            return order
         tx.outbox.delivered(command.id, now)
         if command.kind is not CommandKind.RESERVE:
             return placed

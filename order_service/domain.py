@@ -55,6 +55,7 @@ class StatusChange:
     status: OrderStatus
     at: datetime
     reason: str | None = None
+    actor: str | None = None  # who asked for it ("admin:<id>"); None when the system did
 
 
 @dataclass
@@ -67,6 +68,8 @@ class Order:
     updated_at: datetime
     version: int = 1
     rejection: dict[str, Any] | None = None
+    # Set when inventory refused a command it should have taken; a person must look.
+    attention: dict[str, Any] | None = None
     history: list[StatusChange] = field(default_factory=list)
     # Changes made since the order was loaded; the repository persists and clears them.
     new_history: list[StatusChange] = field(default_factory=list, repr=False)
@@ -87,13 +90,17 @@ class Order:
         )
 
     def transition(
-        self, target: OrderStatus, now: datetime, reason: str | None = None
+        self,
+        target: OrderStatus,
+        now: datetime,
+        reason: str | None = None,
+        actor: str | None = None,
     ) -> CommandKind | None:
         """Move to ``target`` or raise ``InvalidTransition``; returns the command to send."""
         if target not in ALLOWED.get(self.status, frozenset()):
             raise InvalidTransition(f"order {self.id}", self.status, target)
         effect = EFFECTS.get((self.status, target))
-        change = StatusChange(target, now, reason)
+        change = StatusChange(target, now, reason, actor)
         self.status = target
         self.updated_at = now
         self.version += 1
@@ -101,10 +108,28 @@ class Order:
         self.new_history.append(change)
         return effect
 
+    def flag(self, command: CommandKind, reason: str, now: datetime) -> None:
+        """Inventory refused ``command``: the order keeps its state and waits for a person."""
+        self.attention = {"command": command.value, "reason": reason, "at": now.isoformat()}
+        self.updated_at = now
+        self.version += 1
+
+    def owned_by(self, customer_id: str | None) -> bool:
+        """May this customer see it? ``None`` stands for a caller who may see every order."""
+        return customer_id is None or self.customer_id == customer_id
+
     def reject(self, shortages: list[dict[str, Any]], now: datetime) -> None:
         """Inventory refused: record why, per sku."""
         self.transition(OrderStatus.REJECTED, now, "insufficient stock")
         self.rejection = {"shortages": shortages}
+
+
+class EmailTaken(Conflict):
+    """Someone signed up with this email already."""
+
+
+class InvalidCredentials(DomainError):
+    """Wrong email or password (which one is not said)."""
 
 
 class OrderNotFound(NotFound):

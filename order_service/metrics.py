@@ -35,6 +35,12 @@ class OrderMetrics:
             multiprocess_mode="mostrecent",
             registry=registry,
         )
+        self.attention = Gauge(
+            "orders_needing_attention",
+            "Orders flagged because inventory refused a command (a person must look)",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
         self.oldest_age = Gauge(
             "orders_outbox_oldest_undelivered_age_seconds",
             "Age of the oldest undelivered inventory command (0 when none)",
@@ -73,8 +79,10 @@ def init_app(app: Flask, uow: Callable[[], UnitOfWork], metrics: OrderMetrics) -
             return
         with uow() as tx:
             pending = tx.orders.count_pending()
+            attention = tx.orders.count_attention()
             undelivered, oldest = tx.outbox.backlog()
         metrics.pending.set(pending)
+        metrics.attention.set(attention)
         metrics.undelivered.set(undelivered)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         metrics.oldest_age.set(max(0.0, age))

@@ -35,6 +35,17 @@ class OutboxCommand:
     attempts: int = 0
 
 
+@dataclass(frozen=True)
+class User:
+    """An account: customers sign up; admins are made by ``accounts create-admin``."""
+
+    id: uuid.UUID
+    email: str
+    password_hash: str
+    role: str
+    created_at: datetime
+
+
 # The answer to POST /orders as sent: status and JSON text.
 Answer = tuple[int, str]
 
@@ -60,9 +71,18 @@ class Orders(Protocol):
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
 
 
+class Users(Protocol):
+    def add(self, user: User) -> bool: ...
+
+    def by_email(self, email: str) -> User | None: ...
+
+    def set_password(self, email: str, password_hash: str, role: str) -> None: ...
+
+
 class Keys(Protocol):
     def claim(
         self,
+        customer_id: str,
         key: str,
         fingerprint: str,
         order_id: uuid.UUID,
@@ -74,7 +94,7 @@ class Keys(Protocol):
         completed: bool = False,
     ) -> StoredKey | None: ...
 
-    def complete(self, key: str, response: Answer) -> None: ...
+    def complete(self, customer_id: str, key: str, response: Answer) -> None: ...
 
     def purge_expired(self, now: datetime) -> int: ...
 
@@ -96,6 +116,8 @@ class Outbox(Protocol):
 
     def delivered(self, command_id: int, now: datetime) -> None: ...
 
+    def refused(self, command_id: int, error: str, now: datetime) -> None: ...
+
     def failed(
         self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
     ) -> None: ...
@@ -112,6 +134,9 @@ class OrderUnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def users(self) -> Users: ...
 
     def __enter__(self) -> Self: ...
 

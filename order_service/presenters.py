@@ -35,11 +35,12 @@ def order_json(order: Order, *, with_history: bool = True) -> dict[str, Any]:
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
         "rejection": order.rejection,
+        "attention": order.attention,
         "links": {"self": order_url(order.id)},
     }
     if with_history:
         body["history"] = [
-            {"status": c.status.value, "at": c.at.isoformat(), "reason": c.reason}
+            {"status": c.status.value, "at": c.at.isoformat(), "reason": c.reason, "actor": c.actor}
             for c in order.history
         ]
     return body

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
 from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
+from order_service.users import UserRepository
 from shared.uow import UnitOfWork as BaseUnitOfWork
 
 # Hot-path statements are built once: building them per request (the ON CONFLICT clause above
@@ -28,6 +29,7 @@ _SAVE_ORDER = (
         status=bindparam("status"),
         version=bindparam("version"),
         rejection=bindparam("rejection"),
+        attention=bindparam("attention"),
         updated_at=bindparam("updated_at"),
     )
 )
@@ -45,13 +47,16 @@ _CLAIM_VALUES = (
 _claim = insert(idempotency_keys)
 # An expired key is free again: take it over in the same statement, atomically.
 _CLAIM_KEY = _claim.on_conflict_do_update(
-    index_elements=[idempotency_keys.c.key],
+    index_elements=[idempotency_keys.c.customer_id, idempotency_keys.c.key],
     set_={name: _claim.excluded[name] for name in _CLAIM_VALUES},
     where=idempotency_keys.c.expires_at < bindparam("b_now"),
 ).returning(idempotency_keys.c.key)
 _COMPLETE_KEY = (
     update(idempotency_keys)
-    .where(idempotency_keys.c.key == bindparam("b_key"))
+    .where(
+        idempotency_keys.c.customer_id == bindparam("b_customer"),
+        idempotency_keys.c.key == bindparam("b_key"),
+    )
     .values(response_status=bindparam("status"), response_body=bindparam("body"), completed=True)
 )
 _ADD_COMMAND = outbox.insert().returning(outbox.c.id)
@@ -59,6 +64,13 @@ _DELIVERED = (
     update(outbox)
     .where(outbox.c.id == bindparam("b_id"), outbox.c.delivered_at.is_(None))
     .values(delivered_at=bindparam("now"), attempts=outbox.c.attempts + 1, last_error=None)
+)
+_REFUSED = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.delivered_at.is_(None))
+    .values(
+        attempts=outbox.c.attempts + 1, last_error=bindparam("error"), refused_at=bindparam("now")
+    )
 )
 _FAILED = (
     update(outbox)
@@ -91,6 +103,7 @@ class OrderRepository:
                 "status": order.status.value,
                 "version": order.version,
                 "rejection": order.rejection,
+                "attention": order.attention,
                 "updated_at": order.updated_at,
             },
         )
@@ -110,7 +123,8 @@ class OrderRepository:
         ).mappings()
         order = _order(row, self._lines([order_id])[order_id])
         order.history = [
-            StatusChange(OrderStatus(h["status"]), h["at"], h["reason"]) for h in history
+            StatusChange(OrderStatus(h["status"]), h["at"], h["reason"], h["actor"])
+            for h in history
         ]
         return order
 
@@ -137,6 +151,14 @@ class OrderRepository:
     def lock_version(self, order_id: uuid.UUID) -> int | None:
         """Lock the order's row; its version, or None if there is no such order."""
         return self.conn.execute(_LOCK_VERSION, {"b_id": order_id}).scalar_one_or_none()
+
+    def count_attention(self) -> int:
+        """Orders flagged because inventory refused a command: each needs a person."""
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(orders).where(orders.c.attention.is_not(None))
+            ).scalar_one()
+        )
 
     def count_pending(self) -> int:
         return int(
@@ -174,7 +196,13 @@ class OrderRepository:
             self.conn.execute(
                 _INSERT_HISTORY,
                 [
-                    {"order_id": order.id, "status": c.status.value, "reason": c.reason, "at": c.at}
+                    {
+                        "order_id": order.id,
+                        "status": c.status.value,
+                        "reason": c.reason,
+                        "at": c.at,
+                        "actor": c.actor,
+                    }
                     for c in order.new_history
                 ],
             )
@@ -188,6 +216,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "version": order.version,
         "rejection": order.rejection,
+        "attention": order.attention,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
@@ -203,6 +232,7 @@ def _order(row: Any, lines: tuple[OrderLine, ...]) -> Order:
         updated_at=row["updated_at"],
         version=row["version"],
         rejection=row["rejection"],
+        attention=row["attention"],
     )
 
 
@@ -212,6 +242,7 @@ class IdempotencyRepository:
 
     def claim(
         self,
+        customer_id: str,
         key: str,
         fingerprint: str,
         order_id: uuid.UUID,
@@ -226,6 +257,7 @@ class IdempotencyRepository:
         claimed = self.conn.execute(
             _CLAIM_KEY,
             {
+                "customer_id": customer_id,
                 "key": key,
                 "fingerprint": fingerprint,
                 "order_id": order_id,
@@ -241,7 +273,11 @@ class IdempotencyRepository:
         if claimed is not None:
             return None
         row = (
-            self.conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
+            self.conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.customer_id == customer_id, idempotency_keys.c.key == key
+                )
+            )
             .mappings()
             .one()
         )
@@ -254,8 +290,11 @@ class IdempotencyRepository:
             locked_until=row["locked_until"],
         )
 
-    def complete(self, key: str, response: Answer) -> None:
-        self.conn.execute(_COMPLETE_KEY, {"b_key": key, "status": response[0], "body": response[1]})
+    def complete(self, customer_id: str, key: str, response: Answer) -> None:
+        self.conn.execute(
+            _COMPLETE_KEY,
+            {"b_customer": customer_id, "b_key": key, "status": response[0], "body": response[1]},
+        )
 
     def purge_expired(self, now: datetime) -> int:
         result = self.conn.execute(
@@ -295,7 +334,11 @@ class OutboxRepository:
         rows = (
             self.conn.execute(
                 select(outbox)
-                .where(outbox.c.delivered_at.is_(None), outbox.c.next_attempt_at <= now)
+                .where(
+                    outbox.c.delivered_at.is_(None),
+                    outbox.c.refused_at.is_(None),
+                    outbox.c.next_attempt_at <= now,
+                )
                 .order_by(outbox.c.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -319,6 +362,10 @@ class OutboxRepository:
     def delivered(self, command_id: int, now: datetime) -> None:
         self.conn.execute(_DELIVERED, {"b_id": command_id, "now": now})
 
+    def refused(self, command_id: int, error: str, now: datetime) -> None:
+        """Inventory will not take it: kept undelivered with the reason, never tried again."""
+        self.conn.execute(_REFUSED, {"b_id": command_id, "error": error[:500], "now": now})
+
     def failed(
         self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
     ) -> None:
@@ -331,7 +378,7 @@ class OutboxRepository:
         """How many commands wait, and when the oldest of them was written."""
         row = self.conn.execute(
             select(func.count(), func.min(outbox.c.created_at)).where(
-                outbox.c.delivered_at.is_(None)
+                outbox.c.delivered_at.is_(None), outbox.c.refused_at.is_(None)
             )
         ).one()
         return int(row[0]), row[1]
@@ -348,8 +395,10 @@ class UnitOfWork(BaseUnitOfWork):
     orders: OrderRepository
     keys: IdempotencyRepository
     outbox: OutboxRepository
+    users: UserRepository
 
     def _bind(self, conn: Connection) -> None:
         self.orders = OrderRepository(conn)
         self.keys = IdempotencyRepository(conn)
         self.outbox = OutboxRepository(conn)
+        self.users = UserRepository(conn)

@@ -39,7 +39,14 @@ class ItemSchema(ma.Schema):
 
 
 class OrderCreateSchema(ma.Schema):
-    customer_id = fields.String(required=True, validate=validate.Length(1, 255))
+    customer_id = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 255),
+        metadata={
+            "description": "optional: the caller's own id (a customer) or anyone's (an admin); "
+            "by default the token's subject"
+        },
+    )
     items = fields.List(
         fields.Nested(ItemSchema),
         required=True,
@@ -69,6 +76,7 @@ class HistorySchema(ma.Schema):
     status = fields.String()
     at = fields.String(metadata={"format": "date-time"})
     reason = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True, metadata={"description": "who asked for it"})
 
 
 class OrderSchema(ma.Schema):
@@ -80,6 +88,10 @@ class OrderSchema(ma.Schema):
     created_at = fields.String(metadata={"format": "date-time"})
     updated_at = fields.String(metadata={"format": "date-time"})
     rejection = fields.Dict(allow_none=True)
+    attention = fields.Dict(
+        allow_none=True,
+        metadata={"description": "set when inventory refused a command; a person must look"},
+    )
     links = fields.Dict()
     history = fields.List(fields.Nested(HistorySchema))
     message = fields.String(metadata={"description": "present on 202: what happens next"})
@@ -88,3 +100,35 @@ class OrderSchema(ma.Schema):
 class OrderPageSchema(ma.Schema):
     items = fields.List(fields.Nested(OrderSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+# Long enough to resist guessing, short enough for argon2 to hash quickly.
+PASSWORD_RULES = validate.Length(10, 128, error="must be 10 to 128 characters")
+
+
+class SignupSchema(ma.Schema):
+    email = fields.Email(required=True, validate=validate.Length(3, 254))
+    password = fields.String(required=True, validate=PASSWORD_RULES, load_only=True)
+
+    @ma.validates_schema
+    def _not_the_email(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["password"].lower() == data["email"].lower():
+            raise ma.ValidationError("must not be your email", "password")
+
+
+class LoginSchema(ma.Schema):
+    email = fields.String(required=True, validate=validate.Length(1, 254))
+    password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+
+
+class AccountSchema(ma.Schema):
+    id = fields.String(metadata={"format": "uuid"})
+    email = fields.String()
+    role = fields.String()
+
+
+class TokenSchema(ma.Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer(metadata={"description": "seconds"})
+    role = fields.String()

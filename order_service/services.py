@@ -82,6 +82,7 @@ def place_order(
         if key is not None:
             digest = fingerprint(customer_id, lines)
             stored = tx.keys.claim(
+                customer_id,
                 key,
                 digest,
                 order.id,
@@ -114,7 +115,7 @@ def place_order(
         assert current is not None
         answer = present(current)
         if key is not None:
-            tx.keys.complete(key, answer)
+            tx.keys.complete(customer_id, key, answer)
         tx.commit()
     return Placement(order.id, answer, replayed=False)
 
@@ -132,11 +133,14 @@ def _replay(stored: StoredKey, digest: str, now: datetime) -> Placement:
     return Placement(stored.order_id, answer, replayed=True)
 
 
-def get_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
-    """One order with its items and status history."""
+def get_order(ctx: OrderContext, order_id: uuid.UUID, owner: str | None = None) -> Order:
+    """One order with its items and status history; ``owner`` None may see any order.
+
+    Another customer's order is ``OrderNotFound``, exactly as if it did not exist.
+    """
     with ctx.uow() as tx:
         order = tx.orders.get(order_id)
-    if order is None:
+    if order is None or not order.owned_by(owner):
         raise OrderNotFound(order_id)
     return order
 
@@ -157,31 +161,43 @@ def list_orders(
 
 
 def cancel_order(
-    ctx: OrderContext, order_id: uuid.UUID, reason: str = "cancelled by request"
+    ctx: OrderContext,
+    order_id: uuid.UUID,
+    reason: str = "cancelled by request",
+    *,
+    owner: str | None = None,
+    actor: str | None = None,
 ) -> Order:
     """Cancel a PENDING or CONFIRMED order; its stock is released."""
-    return _change(ctx, order_id, OrderStatus.CANCELLED, reason)
+    return _change(ctx, order_id, OrderStatus.CANCELLED, reason, owner, actor)
 
 
-def ship_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+def ship_order(ctx: OrderContext, order_id: uuid.UUID, *, actor: str | None = None) -> Order:
     """Ship a CONFIRMED order; its reserved stock is deducted for good."""
-    return _change(ctx, order_id, OrderStatus.SHIPPED, "shipped")
+    return _change(ctx, order_id, OrderStatus.SHIPPED, "shipped", None, actor)
 
 
-def deliver_order(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+def deliver_order(ctx: OrderContext, order_id: uuid.UUID, *, actor: str | None = None) -> Order:
     """Record that a SHIPPED order reached the customer."""
-    return _change(ctx, order_id, OrderStatus.DELIVERED, "delivered")
+    return _change(ctx, order_id, OrderStatus.DELIVERED, "delivered", None, actor)
 
 
-def _change(ctx: OrderContext, order_id: uuid.UUID, target: OrderStatus, reason: str) -> Order:
+def _change(
+    ctx: OrderContext,
+    order_id: uuid.UUID,
+    target: OrderStatus,
+    reason: str,
+    owner: str | None,
+    actor: str | None,
+) -> Order:
     # The command is queued in the same transaction as the change, so it cannot be lost; the
     # attempt to send it now only makes a healthy system settle at once.
     now = ctx.now()
     with ctx.uow() as tx:
         order = tx.orders.get(order_id, lock=True)
-        if order is None:
+        if order is None or not order.owned_by(owner):
             raise OrderNotFound(order_id)
-        effect = order.transition(target, now, reason)
+        effect = order.transition(target, now, reason, actor)
         tx.orders.save(order)
         command = (
             tx.outbox.add(order.id, effect, {}, now=now, not_before=ctx.delivery_grace(now))

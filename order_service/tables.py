@@ -34,6 +34,8 @@ orders = Table(
     Column("rejection", JSONB, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Set when inventory refused a command it should have taken: a person must look.
+    Column("attention", JSONB(none_as_null=True), nullable=True),
     CheckConstraint(f"status IN ({STATUSES})", name="order_status"),
     # Newest-first listing, overall and per filter, with (created_at, id) as the cursor.
     Index("orders_newest", text("created_at DESC"), text("id DESC")),
@@ -60,11 +62,15 @@ order_history = Table(
     Column("status", String(16), nullable=False),
     Column("reason", Text, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    # Who made the change ("customer:<id>", "admin:<id>"); empty when the system did.
+    Column("actor", String(300), nullable=True),
 )
 
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
+    # Keys are scoped per customer: the same key from two customers are two requests.
+    Column("customer_id", String(255), primary_key=True),
     Column("key", String(255), primary_key=True),
     # sha256 of the canonical request: a different body under the same key is refused.
     Column("fingerprint", String(64), nullable=False),
@@ -92,7 +98,21 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Inventory refused it (409/422): never delivered, never retried; its order is flagged.
+    Column("refused_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("command IN ('reserve', 'release', 'commit')", name="outbox_command"),
     # The reconciler scans only what is still to deliver.
     Index("outbox_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL")),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    # Stored lower-cased, so one person cannot sign up twice by changing case.
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("role IN ('customer', 'admin')", name="user_role"),
 )

@@ -16,8 +16,19 @@ from order_service.schemas import (
     OrderQuerySchema,
     OrderSchema,
 )
+from shared import limits
 from shared.api import Blueprint
-from shared.errors import Conflict, InvalidTransition, NotFound, RequestInvalid
+from shared.auth import Principal, Role
+from shared.auth.web import current_principal, requires
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RateLimited,
+    RequestInvalid,
+    Unauthenticated,
+)
 from shared.schemas import ApiErrorSchema, IdempotencyHeaderSchema
 from shared.web import request_id
 
@@ -25,38 +36,70 @@ api = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders")
 
 ERRORS = {
     RequestInvalid: (400, "VALIDATION_ERROR"),
+    Unauthenticated: (401, "UNAUTHENTICATED"),
+    domain.InvalidCredentials: (401, "INVALID_CREDENTIALS"),
+    Forbidden: (403, "FORBIDDEN"),
     NotFound: (404, "NOT_FOUND"),
+    domain.EmailTaken: (409, "EMAIL_TAKEN"),
     domain.RequestInProgress: (409, "REQUEST_IN_PROGRESS"),
     InvalidTransition: (409, "INVALID_TRANSITION"),
     Conflict: (409, "CONFLICT"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
+    RateLimited: (429, "RATE_LIMITED"),
 }
+CUSTOMERS = (Role.CUSTOMER, Role.ADMIN)
 
 
 def _ctx() -> services.OrderContext:
     return current_app.extensions["order_context"]  # type: ignore[no-any-return]
 
 
+def _owner(caller: Principal) -> str | None:
+    """Whose orders the caller may see and cancel: its own, or (an admin) everyone's."""
+    return None if caller.is_admin else caller.subject
+
+
+def _customer_for_new_order(caller: Principal, requested: str | None) -> str:
+    if requested is None or requested == caller.subject or caller.is_admin:
+        return requested or caller.subject
+    raise RequestInvalid(
+        "a customer places orders for itself",
+        {"fields": {"customer_id": ["must be your own customer id (or left out)"]}},
+    )
+
+
+def _limit_orders(caller: Principal) -> None:
+    settings = current_app.extensions["settings"]
+    limits.check("orders-customer", settings.rate_limit_orders_per_customer, caller.subject)
+    limits.check("orders-address", settings.rate_limit_orders_per_address, limits.address())
+
+
 @api.route("/orders")
 class Orders(MethodView):
+    @requires(*CUSTOMERS)
     @api.arguments(OrderCreateSchema)
     @api.arguments(IdempotencyHeaderSchema, location="headers")
     @api.response(201, OrderSchema, description="CONFIRMED: every item is reserved")
     @api.alt_response(202, schema=OrderSchema, description="PENDING: resolved automatically")
     @api.alt_response(400, schema=ApiErrorSchema, description="VALIDATION_ERROR")
+    @api.alt_response(401, schema=ApiErrorSchema, description="no valid token")
     @api.alt_response(409, schema=ApiErrorSchema, description="REQUEST_IN_PROGRESS (same key)")
     @api.alt_response(
         422,
         schema=ApiErrorSchema,
         description="INSUFFICIENT_STOCK, UNKNOWN_SKU or IDEMPOTENCY_KEY_REUSED",
     )
+    @api.alt_response(429, schema=ApiErrorSchema, description="RATE_LIMITED")
     def post(self, body: dict[str, Any], headers: dict[str, Any]) -> Response:
         """Place an order; send an ``Idempotency-Key`` to make retrying the request safe."""
+        caller = current_principal()
+        customer = _customer_for_new_order(caller, body["customer_id"])
+        _limit_orders(caller)
         lines = [(item["sku"], item["quantity"]) for item in body["items"]]
         rid = request_id()
         placed = services.place_order(
             _ctx(),
-            body["customer_id"],
+            customer,
             lines,
             headers["idempotency_key"],
             lambda order: presenters.placement(order, rid),
@@ -68,14 +111,21 @@ class Orders(MethodView):
             response.headers["Idempotent-Replayed"] = "true"
         return response
 
+    @requires(*CUSTOMERS)
     @api.arguments(OrderQuerySchema, location="query")
     @api.response(200, OrderPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Orders newest first, filtered by status and customer; follow ``next_cursor``."""
+        """Orders newest first, filtered by status and customer; follow ``next_cursor``.
+
+        A customer sees only its own orders (``customer_id`` may only name itself)."""
+        caller = current_principal()
+        customer = query["customer_id"] if caller.is_admin else caller.subject
+        if query["customer_id"] not in (None, customer):
+            raise Forbidden("a customer lists only its own orders")
         page, position = services.list_orders(
             _ctx(),
             status=query["status"],
-            customer_id=query["customer_id"],
+            customer_id=customer,
             before=query["cursor"],
             limit=query["limit"],
         )
@@ -87,27 +137,45 @@ class Orders(MethodView):
 
 @api.route("/orders/<uuid:order_id>")
 class OrderItem(MethodView):
+    @requires(*CUSTOMERS)
     @api.response(200, OrderSchema)
     @api.alt_response(404, schema=ApiErrorSchema)
     def get(self, order_id: uuid.UUID) -> dict[str, Any]:
         """One order with items, status, timestamps and status history."""
-        return presenters.order_json(services.get_order(_ctx(), order_id))
+        order = services.get_order(_ctx(), order_id, owner=_owner(current_principal()))
+        return presenters.order_json(order)
 
 
-def _transition(name: str, action: Any, doc: str) -> None:
+@api.route("/orders/<uuid:order_id>/cancel", endpoint="order_cancel")
+class Cancel(MethodView):
+    @requires(*CUSTOMERS)
+    @api.response(200, OrderSchema)
+    @api.alt_response(404, schema=ApiErrorSchema)
+    @api.alt_response(409, schema=ApiErrorSchema, description="INVALID_TRANSITION")
+    def post(self, order_id: uuid.UUID) -> dict[str, Any]:
+        """Cancel a PENDING or CONFIRMED order (your own, or any as admin); stock is released."""
+        caller = current_principal()
+        order = services.cancel_order(
+            _ctx(), order_id, owner=_owner(caller), actor=caller.describe()
+        )
+        return presenters.order_json(order)
+
+
+def _admin_transition(name: str, action: Any, doc: str) -> None:
     @api.route(f"/orders/<uuid:order_id>/{name}", endpoint=f"order_{name}")
     class Transition(MethodView):
+        @requires(Role.ADMIN)
         @api.response(200, OrderSchema)
         @api.alt_response(404, schema=ApiErrorSchema)
         @api.alt_response(409, schema=ApiErrorSchema, description="INVALID_TRANSITION")
         def post(self, order_id: uuid.UUID) -> dict[str, Any]:
-            return presenters.order_json(action(_ctx(), order_id))
+            actor = current_principal().describe()
+            return presenters.order_json(action(_ctx(), order_id, actor=actor))
 
     Transition.post.__doc__ = doc
 
 
-_transition(
-    "cancel", services.cancel_order, "Cancel a PENDING or CONFIRMED order; stock is released."
+_admin_transition(
+    "ship", services.ship_order, "Ship a CONFIRMED order (admin); reserved stock is deducted."
 )
-_transition("ship", services.ship_order, "Ship a CONFIRMED order; reserved stock is deducted.")
-_transition("deliver", services.deliver_order, "Mark a SHIPPED order as DELIVERED.")
+_admin_transition("deliver", services.deliver_order, "Mark a SHIPPED order as DELIVERED (admin).")

@@ -18,6 +18,23 @@ DEFAULT_INVENTORY_DATABASE_URL = (
     "postgresql+psycopg://inventory:inventory-dev@127.0.0.1:5433/inventory"
 )
 DEFAULT_ADMIN_TOKEN = "dev-admin-token"
+# A signing key for local development only: anyone can read it here, so production refuses it.
+DEV_SIGNING_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIJIUwSnthb+YdCyekkXvZWzhZxBY7OxCDq1CwIbiOT/+\n"
+    "-----END PRIVATE KEY-----\n"
+)
+DEV_VERIFY_KEY = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEA1mGvGnS0vZ3F4ZceLSuxgRxWUUQVg1hF6+zIPwyXXN4=\n"
+    "-----END PUBLIC KEY-----\n"
+)
+DEFAULT_ADMIN_EMAIL = "admin@example.com"
+DEFAULT_ADMIN_PASSWORD = "dev-admin-password"
+# Generous enough for people, tight enough for a password-guessing script; "N/period" strings
+# as flask-limiter reads them, several separated by ";".
+DEFAULT_ORDER_LIMIT = "30/second;600/minute"
+DEFAULT_AUTH_LIMIT = "10/minute;100/hour"
 
 
 class ConfigError(ValueError):
@@ -69,6 +86,24 @@ class Settings:
     # workers then share their metrics through files in this directory.
     prometheus_multiproc_dir: str | None = None
     reconciler_metrics_bind: str = "127.0.0.1:3003"
+    # Who may do what. The order service signs users' and its own tokens with the private key;
+    # both services verify with the public key (and with an identity provider's JWKS if set).
+    auth_signing_key: str = DEV_SIGNING_KEY
+    auth_verify_key: str = DEV_VERIFY_KEY
+    auth_issuer: str = "resilient-orders"
+    auth_audience: str = "orders-api"
+    auth_token_ttl_s: int = 900
+    auth_leeway_s: int = 30
+    auth_jwks_url: str | None = None
+    auth_jwks_algorithms: str = "RS256"
+    auth_role_claim: str = "role"
+    service_token_ttl_s: int = 300
+    admin_email: str = DEFAULT_ADMIN_EMAIL
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
+    rate_limit_orders_per_customer: str = DEFAULT_ORDER_LIMIT
+    rate_limit_orders_per_address: str = DEFAULT_ORDER_LIMIT
+    rate_limit_auth_per_address: str = DEFAULT_AUTH_LIMIT
+    rate_limit_auth_per_email: str = DEFAULT_AUTH_LIMIT
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +160,22 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "WEB_THREADS": ("web_threads", int),
     "PROMETHEUS_MULTIPROC_DIR": ("prometheus_multiproc_dir", str),
     "RECONCILER_METRICS_BIND": ("reconciler_metrics_bind", str),
+    "AUTH_SIGNING_KEY": ("auth_signing_key", lambda raw: raw.replace("\\n", "\n")),
+    "AUTH_VERIFY_KEY": ("auth_verify_key", lambda raw: raw.replace("\\n", "\n")),
+    "AUTH_ISSUER": ("auth_issuer", str),
+    "AUTH_AUDIENCE": ("auth_audience", str),
+    "AUTH_TOKEN_TTL_S": ("auth_token_ttl_s", int),
+    "AUTH_LEEWAY_S": ("auth_leeway_s", int),
+    "AUTH_JWKS_URL": ("auth_jwks_url", str),
+    "AUTH_JWKS_ALGORITHMS": ("auth_jwks_algorithms", str),
+    "AUTH_ROLE_CLAIM": ("auth_role_claim", str),
+    "SERVICE_TOKEN_TTL_S": ("service_token_ttl_s", int),
+    "ADMIN_EMAIL": ("admin_email", str),
+    "ADMIN_PASSWORD": ("admin_password", str),
+    "RATE_LIMIT_ORDERS_PER_CUSTOMER": ("rate_limit_orders_per_customer", str),
+    "RATE_LIMIT_ORDERS_PER_ADDRESS": ("rate_limit_orders_per_address", str),
+    "RATE_LIMIT_AUTH_PER_ADDRESS": ("rate_limit_auth_per_address", str),
+    "RATE_LIMIT_AUTH_PER_EMAIL": ("rate_limit_auth_per_email", str),
 }
 
 # Lower bounds that keep a typo from turning into a hang or a division by zero.
@@ -149,6 +200,8 @@ _POSITIVE = {
     "max_body_bytes",
     "web_workers",
     "web_threads",
+    "auth_token_ttl_s",
+    "service_token_ttl_s",
 }
 
 
@@ -190,5 +243,12 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"production needs {variable} set (the default is a dev password)")
     if settings.chaos_enabled:
         raise ConfigError("CHAOS_ENABLED cannot be on in production")
+    if settings.auth_signing_key == DEV_SIGNING_KEY or settings.auth_verify_key == DEV_VERIFY_KEY:
+        raise ConfigError(
+            "production needs AUTH_SIGNING_KEY and AUTH_VERIFY_KEY set to your own Ed25519 key "
+            "pair (the defaults are the published development key)"
+        )
+    if settings.admin_password == DEFAULT_ADMIN_PASSWORD:
+        raise ConfigError("production needs ADMIN_PASSWORD changed from the development default")
     if settings.inventory_client != "resilient":
         raise ConfigError("production needs INVENTORY_CLIENT=resilient")

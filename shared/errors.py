@@ -60,3 +60,11 @@ class InvalidTransition(Conflict):
             f"{entity} cannot go from {current} to {target}",
             {"current_status": current, "requested_status": target},
         )
+
+
+class RateLimited(DomainError):
+    """Too many requests from this caller; ``retry_after_s`` says when to come back."""
+
+    def __init__(self, message: str, details: dict[str, Any], retry_after_s: int) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = retry_after_s

@@ -99,7 +99,10 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
             if cls in errors:
                 status, code = errors[cls]
                 retry_after = getattr(exc, "retry_after_s", None)
-                headers = {"Retry-After": str(retry_after)} if retry_after else None
+                headers = {"Retry-After": str(retry_after)} if retry_after else {}
+                if status == 401:  # RFC 6750: say how to authenticate
+                    headers["WWW-Authenticate"] = 'Bearer realm="api"'
+
                 return error_response(status, code, exc.message, exc.details, headers)
         log.exception("unmapped domain error", exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", "unexpected error")

@@ -7,6 +7,8 @@ cluster started from the system's binaries. Never SQLite, never a mocked databas
 from __future__ import annotations
 
 import gc
+import shutil
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -119,3 +121,45 @@ def inventory_engine(_inventory_engine: Engine) -> Iterator[Engine]:
     """The inventory database, emptied after the test."""
     yield _inventory_engine
     empty_tables(_inventory_engine)
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway redis-server on a free port (the test is skipped where it is not installed)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    import redis
+
+    from tests.helpers import wait_until
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+
+    def answers():
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False  # not accepting connections yet
+
+    wait_until(answers)
+    client.close()
+    yield url
+    proc.terminate()
+    proc.wait()

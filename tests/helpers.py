@@ -79,3 +79,23 @@ def place_order(ctx: Any, customer: str, lines: Any, key: str | None, rid: str =
     )
     status, text = placed.answer
     return Placed(status, json.loads(text), placed.replayed, text)
+
+
+def bearer(
+    role: str = "customer", subject: str = "c-1", audience: str | None = None
+) -> dict[str, str]:
+    """An ``Authorization`` header with a token from the real issuer and the configured key."""
+    from shared.auth import Role
+    from shared.auth.tokens import TokenIssuer
+    from shared.config import Settings
+
+    settings = Settings()
+    issuer = TokenIssuer(settings.auth_signing_key, settings.auth_issuer)
+    aud = audience or ("inventory" if role == "service" else settings.auth_audience)
+    return {"Authorization": f"Bearer {issuer.issue(subject, Role(role), aud, 900)}"}
+
+
+def authorised(client: Any, role: str = "admin", subject: str = "test-admin") -> Any:
+    """A Flask test client that sends this role's token with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = bearer(role, subject)["Authorization"]
+    return client

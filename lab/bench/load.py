@@ -12,6 +12,7 @@ from typing import Any
 from lab import processes
 from lab.bench.measure import HZ, children_cpu_s, cpu_ticks, peak_rss_mb
 from lab.system import Environment, empty_tables
+from shared.auth import Role
 from shared.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,13 @@ class Bench:
         watched = self._processes()
         before = {label: cpu_ticks(pids) for label, pids in watched.items()}
         started = time.monotonic()
-        env = {**os.environ, "BENCH_SKUS": ",".join(skus), "BENCH_RUN": f"{name}-{time.time_ns()}"}
+        token = self.system.auth("bench", Role.CUSTOMER)["Authorization"].removeprefix("Bearer ")
+        env = {
+            **os.environ,
+            "BENCH_SKUS": ",".join(skus),
+            "BENCH_RUN": f"{name}-{time.time_ns()}",
+            "BENCH_TOKEN": token,
+        }
         command = [
             "wrk",
             f"-t{min(2, clients)}",

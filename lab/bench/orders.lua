@@ -1,6 +1,7 @@
 -- wrk script for `make bench`: POST /api/v1/orders with a unique Idempotency-Key per request,
 -- one line of JSON at the end (requests, duration, latency percentiles, status codes).
--- Environment: BENCH_SKUS (comma-separated skus to pick from), BENCH_RUN (a prefix for keys).
+-- Environment: BENCH_SKUS (comma-separated skus to pick from), BENCH_RUN (a prefix for keys),
+-- BENCH_TOKEN (a customer's bearer token: the token check is part of what is measured).
 
 local threads = {}
 local next_id = 0
@@ -17,6 +18,7 @@ function init(args)
     table.insert(skus, sku)
   end
   run = os.getenv("BENCH_RUN") or "run"
+  auth = "Bearer " .. (os.getenv("BENCH_TOKEN") or "")
   sent = 0
   statuses = {}
   math.randomseed(id * 7919 + 17)
@@ -26,9 +28,10 @@ function request()
   sent = sent + 1
   local sku = skus[math.random(#skus)]
   local body = string.format(
-    '{"customer_id":"bench-%d","items":[{"sku":"%s","quantity":1}]}', id, sku)
+    '{"items":[{"sku":"%s","quantity":1}]}', sku)
   local headers = {
     ["Content-Type"] = "application/json",
+    ["Authorization"] = auth,
     ["Idempotency-Key"] = string.format("%s-%d-%d", run, id, sent),
   }
   return wrk.format("POST", "/api/v1/orders", headers, body)

@@ -11,10 +11,11 @@ import requests
 from sqlalchemy import text
 
 from lab import processes
-from lab.bench.load import ADMIN_TOKEN, PLENTY, SCARCE, Bench
+from lab.bench.load import PLENTY, SCARCE, Bench
 from lab.bench.measure import SlowServer, count, layer_cost_us, q
 from lab.bench.report import line, runs_summary
 from lab.postgres import free_port
+from shared.auth import Role
 from shared.config import Settings
 
 SCENARIOS = [
@@ -109,7 +110,7 @@ class Scenarios(Bench):
         """
         self.fresh()
         chaos = f"http://127.0.0.1:{self.system.inventory_port}/chaos"
-        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        auth = self.system.auth()
         requests.put(
             f"{chaos}/slow-5th",
             headers=auth,
@@ -131,14 +132,11 @@ class Scenarios(Bench):
             session, sent = requests.Session(), 0
             while time.monotonic() < stop_at:
                 sent += 1
-                body = {
-                    "customer_id": f"g{n}",
-                    "items": [{"sku": PLENTY[(n * 7 + sent) % len(PLENTY)], "quantity": 1}],
-                }
+                body = {"items": [{"sku": PLENTY[(n * 7 + sent) % len(PLENTY)], "quantity": 1}]}
+                headers = {**self.system.auth(f"g{n}", Role.CUSTOMER)}
+                headers["Idempotency-Key"] = f"g-{n}-{sent}"
                 started = time.perf_counter()
-                response = session.post(
-                    url, json=body, timeout=30, headers={"Idempotency-Key": f"g-{n}-{sent}"}
-                )
+                response = session.post(url, json=body, timeout=30, headers=headers)
                 elapsed = (time.perf_counter() - started) * 1000
                 data = response.json()
                 order = data.get("id") or data["error"]["details"]["order_id"]
@@ -193,13 +191,10 @@ class Scenarios(Bench):
         url = f"http://127.0.0.1:{self.system.order_port}/api/v1/orders"
 
         def place(i: int) -> int:
-            body = {
-                "customer_id": f"backlog-{i % 50}",
-                "items": [{"sku": PLENTY[i % len(PLENTY)], "quantity": 1}],
-            }
-            return session.post(
-                url, json=body, headers={"Idempotency-Key": f"backlog-{i}"}, timeout=30
-            ).status_code
+            body = {"items": [{"sku": PLENTY[i % len(PLENTY)], "quantity": 1}]}
+            headers = {**self.system.auth(f"backlog-{i % 50}", Role.CUSTOMER)}
+            headers["Idempotency-Key"] = f"backlog-{i}"
+            return session.post(url, json=body, headers=headers, timeout=30).status_code
 
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(place, range(orders)))

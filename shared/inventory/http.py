@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -40,6 +40,7 @@ class HttpInventory:
         pool_size: int = 16,
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
+        token: Callable[[], str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/api/v1"
         self.connect_timeout_s = connect_timeout_s
@@ -50,6 +51,7 @@ class HttpInventory:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.extra_headers = dict(headers or {})
+        self.token = token  # the order service's own identity, renewed before it expires
 
     def reserve(
         self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
@@ -85,7 +87,7 @@ class HttpInventory:
                 self.base_url + path,
                 json=body,
                 timeout=(connect, read),
-                headers=self.extra_headers | _request_headers(),
+                headers=self.extra_headers | _request_headers() | self._auth(),
             )
         except requests.Timeout as exc:
             raise InventoryUnavailable(UnavailableReason.TIMEOUT, str(exc)) from exc
@@ -93,9 +95,14 @@ class HttpInventory:
             raise InventoryUnavailable(UnavailableReason.CONNECTION, str(exc)) from exc
         return _reply(response)
 
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"} if self.token else {}
+
 
 def _reply(response: requests.Response) -> InventoryReply:
     status = response.status_code
+    if status in (401, 403):
+        raise InventoryUnavailable(UnavailableReason.UNAUTHORISED, f"HTTP {status}")
     if status >= 500 or status == 429:
         raise ServerError(status, _retry_after(response.headers.get("Retry-After")))
     try:

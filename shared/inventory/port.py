@@ -22,6 +22,9 @@ class UnavailableReason(StrEnum):
     BREAKER_OPEN = "breaker_open"
     BULKHEAD_FULL = "bulkhead_full"
     DEADLINE = "deadline"
+    # Inventory did not accept our credentials: our configuration is wrong, not the order, so
+    # the command waits (and the outbox-age alert fires) instead of rejecting anything.
+    UNAUTHORISED = "unauthorised"
 
 
 @dataclass(frozen=True)

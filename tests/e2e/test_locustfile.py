@@ -13,6 +13,16 @@ def test_a_short_headless_locust_run_places_orders_without_failures(live, orders
     live.create_product("LOCUST-1", 1000)
     live.create_product("LOCUST-2", 1000)
     env = {**live.env(), "INVENTORY_URL": f"http://127.0.0.1:{live.inventory_port}"}
+    # The admin who ships, made as an operator makes one (make up does the same).
+    made = subprocess.run(
+        [sys.executable, "-m", "order_service.accounts", "create-admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert made.returncode == 0 and "admin account: admin@example.com" in made.stdout, made.stderr
 
     run = subprocess.run(
         [

@@ -5,6 +5,8 @@ import json
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.auth import Role
+
 
 def samples(url):
     """Every sample of a /metrics page, as (name, labels, value)."""
@@ -80,11 +82,10 @@ def test_the_reconciler_exports_its_metrics(live):
 
 def test_the_request_id_travels_to_inventory_and_back(live):
     live.create_product("OBS-3", 5)
-    body = {"customer_id": "c", "items": [{"sku": "OBS-3", "quantity": 1}]}
+    body = {"items": [{"sku": "OBS-3", "quantity": 1}]}
+    headers = {**live.auth("c", Role.CUSTOMER), "X-Request-ID": "trace-me-4242"}
 
-    response = live.http.post(
-        f"{live.orders}/orders", json=body, headers={"X-Request-ID": "trace-me-4242"}
-    )
+    response = live.http.post(f"{live.orders}/orders", json=body, headers=headers)
 
     assert response.headers["X-Request-ID"] == "trace-me-4242"
     lines = [

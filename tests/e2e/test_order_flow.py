@@ -3,6 +3,8 @@
 import uuid
 from datetime import datetime
 
+from shared.auth import Role
+
 
 def test_an_order_is_confirmed_and_reserves_stock(live):
     live.create_product("E2E-A", 10)
@@ -79,12 +81,13 @@ def test_orders_list_newest_first_with_a_cursor_and_filters(live):
 
     pages, params = [], {"limit": 2}
     for _ in range(10):  # a cursor that never ends would fail here, not hang
-        page = live.http.get(f"{live.orders}/orders", params=params).json()
+        page = live.http.get(f"{live.orders}/orders", params=params, headers=live.auth()).json()
         pages.append(page["items"])
         if page["next_cursor"] is None:
             break
         params = {"limit": 2, "cursor": page["next_cursor"]}
-    mine = live.http.get(f"{live.orders}/orders", params={"customer_id": "c-1"}).json()
+    as_c1 = live.auth("c-1", Role.CUSTOMER)
+    mine = live.http.get(f"{live.orders}/orders", headers=as_c1).json()
 
     listed = [o for page in pages for o in page]
     # Newest first by the server's own timestamps (ties broken by id), every order exactly once.

@@ -11,7 +11,7 @@ from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import Answer, OutboxCommand, StoredKey
+from order_service.ports import Answer, OutboxCommand, StoredKey, User
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
 
@@ -19,7 +19,8 @@ from tests.fakes.inventory import FakeInventory
 @dataclass
 class Store:
     orders: dict[uuid.UUID, Order] = field(default_factory=dict)
-    keys: dict[str, tuple[StoredKey, datetime]] = field(default_factory=dict)
+    keys: dict[tuple[str, str], tuple[StoredKey, datetime]] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -74,6 +75,7 @@ class FakeKeys:
 
     def claim(
         self,
+        customer_id: str,
         key: str,
         fingerprint: str,
         order_id: uuid.UUID,
@@ -84,17 +86,18 @@ class FakeKeys:
         expires_at: datetime,
         completed: bool = False,
     ) -> StoredKey | None:
-        if key in self.store.keys and self.store.keys[key][1] >= now:
-            return self.store.keys[key][0]
-        self.store.keys[key] = (
+        scoped = (customer_id, key)
+        if scoped in self.store.keys and self.store.keys[scoped][1] >= now:
+            return self.store.keys[scoped][0]
+        self.store.keys[scoped] = (
             StoredKey(fingerprint, order_id, response[0], response[1], completed, locked_until),
             expires_at,
         )
         return None
 
-    def complete(self, key: str, response: Answer) -> None:
-        stored, expires = self.store.keys[key]
-        self.store.keys[key] = (
+    def complete(self, customer_id: str, key: str, response: Answer) -> None:
+        stored, expires = self.store.keys[(customer_id, key)]
+        self.store.keys[(customer_id, key)] = (
             replace(stored, response_status=response[0], response_body=response[1], completed=True),
             expires,
         )
@@ -137,6 +140,10 @@ class FakeOutbox:
     def delivered(self, command_id: int, now: datetime) -> None:
         self.store.outbox[command_id]["delivered"] = now
 
+    def refused(self, command_id: int, error: str, now: datetime) -> None:
+        row = self.store.outbox[command_id]
+        row["error"], row["refused"], row["next"] = error, now, datetime.max.replace(tzinfo=UTC)
+
     def failed(
         self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
     ) -> None:
@@ -146,6 +153,25 @@ class FakeOutbox:
 
     def undelivered_count(self) -> int:
         return sum(1 for r in self.store.outbox.values() if r["delivered"] is None)
+
+
+class FakeUsers:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, user: User) -> bool:
+        if user.email in self.store.users:
+            return False
+        self.store.users[user.email] = user
+        return True
+
+    def by_email(self, email: str) -> User | None:
+        return self.store.users.get(email)
+
+    def set_password(self, email: str, password_hash: str, role: str) -> None:
+        self.store.users[email] = replace(
+            self.store.users[email], password_hash=password_hash, role=role
+        )
 
 
 class FakeUnitOfWork:
@@ -159,6 +185,7 @@ class FakeUnitOfWork:
         self.orders = FakeOrders(self.working)
         self.keys = FakeKeys(self.working)
         self.outbox = FakeOutbox(self.working)
+        self.users = FakeUsers(self.working)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -168,6 +195,7 @@ class FakeUnitOfWork:
         self.committed.__dict__.update(self.working.__dict__)
         self.working = copy.deepcopy(self.committed)
         self.orders.store = self.keys.store = self.outbox.store = self.working
+        self.users.store = self.working
 
 
 class Clock:

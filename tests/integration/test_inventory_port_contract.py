@@ -7,14 +7,23 @@ database behind it.
 from functools import partial
 
 import pytest
+import requests
 
 from inventory_service import services as stock_services
 from inventory_service.app import create_app
 from inventory_service.repository import UnitOfWork
-from shared.inventory import InventoryRefused, Line, ReservationState
+from order_service.bootstrap import build_issuer
+from shared.auth.tokens import ServiceTokens
+from shared.inventory import (
+    InventoryRefused,
+    InventoryUnavailable,
+    Line,
+    ReservationState,
+    UnavailableReason,
+)
 from shared.inventory.http import HttpInventory
 from tests.fakes.inventory import FakeInventory
-from tests.helpers import serve
+from tests.helpers import bearer, serve
 
 
 @pytest.fixture
@@ -32,7 +41,13 @@ def port(request):
     url = request.getfixturevalue("served_inventory")
     engine = request.getfixturevalue("inventory_engine")
     stock_services.create_product(partial(UnitOfWork, engine), "A", "a", 5)
-    client = HttpInventory(url, connect_timeout_s=1, read_timeout_s=5)
+    settings = request.getfixturevalue("settings")
+    client = HttpInventory(
+        url,
+        connect_timeout_s=1,
+        read_timeout_s=5,
+        token=ServiceTokens(build_issuer(settings)),  # the order service's own identity
+    )
     yield client
     client.session.close()
 
@@ -86,3 +101,46 @@ def test_commit_of_an_unknown_reservation_is_refused_as_not_found(port):
     with pytest.raises(InventoryRefused) as refused:
         port.commit("nope")
     assert refused.value.status == 404
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        bearer("customer", "c-1"),
+        bearer("admin", "ops"),
+        bearer("service", audience="orders-api"),
+    ],
+    ids=["anonymous", "customer", "admin", "service-token-for-another-audience"],
+)
+@pytest.mark.parametrize("command", ["release", "commit"])
+def test_only_the_order_services_token_moves_reserved_stock(
+    served_inventory, inventory_engine, settings, headers, command
+):
+    # The attack: release someone's reservation straight at inventory, then have it shipped.
+    stock_services.create_product(partial(UnitOfWork, inventory_engine), "A", "a", 5)
+    owner = HttpInventory(
+        served_inventory,
+        connect_timeout_s=1,
+        read_timeout_s=5,
+        token=ServiceTokens(build_issuer(settings)),
+    )
+    owner.reserve("victim", [Line("A", 2)])
+
+    response = requests.post(
+        f"{served_inventory}/api/v1/reservations/victim/{command}", headers=headers, timeout=5
+    )
+
+    assert response.status_code in (401, 403)
+    assert owner.reserve("victim", [Line("A", 2)]).state is ReservationState.RESERVED
+    owner.session.close()
+
+
+def test_without_its_token_the_order_service_hears_unauthorised_not_rejected(served_inventory):
+    client = HttpInventory(served_inventory, connect_timeout_s=1, read_timeout_s=5)
+
+    with pytest.raises(InventoryUnavailable) as refused:
+        client.reserve("r1", [Line("A", 1)])
+
+    assert refused.value.reason is UnavailableReason.UNAUTHORISED
+    client.session.close()

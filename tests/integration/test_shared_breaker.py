@@ -1,55 +1,16 @@
 """With REDIS_URL set, every process shares one breaker (pybreaker's Redis storage)."""
 
 import shutil
-import subprocess
 
 import pytest
-import redis
 
-from lab.postgres import free_port
 from shared.inventory.resilient import build_breaker_storage
 from shared.resilience.breaker import Breaker, BreakerOpen
-from tests.helpers import wait_until
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None,
     reason="redis-server not installed (apt-get install redis-server)",
 )
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-
-    def answers():
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False  # not accepting connections yet
-
-    wait_until(answers)
-    client.close()
-    yield url
-    proc.terminate()
-    proc.wait()
 
 
 def process_breaker(url):

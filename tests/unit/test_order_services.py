@@ -93,10 +93,11 @@ def test_the_same_key_while_the_first_request_runs_is_in_progress():
     # The first request claimed the key and has not completed it yet.
     with ctx.uow() as tx:
         tx.keys.claim(
+            "c-1",
             "k-1",
             services.fingerprint("c-1", LINES),
             uuid.uuid4(),
-            (202, {}),
+            (202, "{}"),
             now=clock(),
             locked_until=clock.now.replace(year=2027),
             expires_at=clock.now.replace(year=2027),
@@ -112,8 +113,8 @@ def test_a_crashed_first_request_is_replayed_as_pending_once_its_lease_ran_out()
     ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT))
     first = place(ctx, key="k-1")
     # Simulate the crash: the key was never completed.
-    key, expires = store.keys["k-1"]
-    store.keys["k-1"] = (key.__class__(**{**key.__dict__, "completed": False}), expires)
+    key, expires = store.keys[("c-1", "k-1")]
+    store.keys[("c-1", "k-1")] = (key.__class__(**{**key.__dict__, "completed": False}), expires)
     clock.advance(ctx.key_lease_s + 1)
 
     again = place(ctx, key="k-1")
@@ -209,7 +210,7 @@ def test_with_the_breaker_open_an_order_is_recorded_pending_in_one_step_and_due_
     assert inventory.calls == []  # no call was even tried
     (row,) = store.outbox.values()
     assert row["delivered"] is None and row["next"] <= clock()  # the reconciler may take it now
-    stored, _ = store.keys["k-open"]
+    stored, _ = store.keys[("c-1", "k-open")]
     assert stored.completed and stored.response_status == 202
 
 
@@ -220,3 +221,54 @@ def test_a_key_replayed_after_a_breaker_open_answer_gets_the_same_202():
     again = place(ctx, key="k-open")
 
     assert again.replayed and (again.status, again.body) == (first.status, first.body)
+
+
+def test_the_same_key_from_two_customers_places_two_unrelated_orders():
+    ctx, store, _ = fake_context(FakeInventory(stock={"A": 5}))
+
+    first = place(ctx, key="shared-key", customer="alice")
+    second = place(ctx, key="shared-key", customer="bob", lines=[("A", 1)])
+
+    assert not second.replayed and second.body["id"] != first.body["id"]
+    assert second.body["customer_id"] == "bob" and len(store.orders) == 2
+
+
+def test_another_customers_order_is_not_found_as_if_it_did_not_exist():
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}))
+    order_id = uuid.UUID(place(ctx, customer="alice").body["id"])
+
+    with pytest.raises(OrderNotFound):
+        services.get_order(ctx, order_id, owner="bob")
+    with pytest.raises(OrderNotFound):
+        services.cancel_order(ctx, order_id, owner="bob")
+    assert services.get_order(ctx, order_id, owner="alice").customer_id == "alice"
+    assert services.get_order(ctx, order_id, owner=None).customer_id == "alice"
+
+
+def test_a_change_records_who_asked_for_it():
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}))
+    order_id = uuid.UUID(place(ctx).body["id"])
+
+    shipped = services.ship_order(ctx, order_id, actor="admin:ops-1")
+
+    assert (shipped.history[-1].status, shipped.history[-1].actor) == (
+        OrderStatus.SHIPPED,
+        "admin:ops-1",
+    )
+
+
+def test_a_commit_inventory_refuses_flags_the_order_and_is_never_delivered():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, store, _ = fake_context(inventory)
+    order_id = uuid.UUID(place(ctx).body["id"])
+    # Someone released the reservation behind the order's back (the attack the trust issue
+    # describes): inventory now refuses to commit it.
+    _, lines = inventory.reservations[str(order_id)]
+    inventory.reservations[str(order_id)] = (ReservationState.RELEASED, lines)
+
+    services.ship_order(ctx, order_id, actor="admin:ops-1")
+
+    order = services.get_order(ctx, order_id)
+    assert order.attention is not None and order.attention["command"] == "commit"
+    commit = [r for r in store.outbox.values() if r["command"].kind.value == "commit"]
+    assert commit[0]["delivered"] is None and commit[0]["refused"] is not None

@@ -63,7 +63,7 @@ def test_error_and_crash_take_their_options(url):
 def test_a_wrong_token_is_refused_with_exit_code_1(url):
     code, said = cli("error", url=url, token="wrong")
 
-    assert code == 1 and "403" in said
+    assert code == 1 and "401" in said
 
 
 def test_an_invalid_gremlin_names_the_field_and_exits_1(url):

@@ -9,6 +9,7 @@ import pytest
 
 from chaos.store import GremlinStore
 from inventory_service.app import create_app
+from tests.helpers import authorised, bearer
 
 TOKEN = "test-admin-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,11 +53,11 @@ def app(settings, rec, inventory_engine):
 @pytest.fixture
 def client(app):
     c = app.test_client()
-    assert (
-        c.post("/api/v1/products", json={"sku": "A", "name": "a", "on_hand": 100}).status_code
-        == 201
-    )
-    return c
+    admin = bearer("admin", "test-admin")
+    body = {"sku": "A", "name": "a", "on_hand": 100}
+    assert c.post("/api/v1/products", json=body, headers=admin).status_code == 201
+    # Reservations come from the order service: the client carries its token.
+    return authorised(c, "service", "order-service")
 
 
 def put(client, name, **body):
@@ -146,9 +147,15 @@ def test_chaos_health_and_docs_are_never_affected_so_a_gremlin_can_always_be_rem
 
 
 @pytest.mark.parametrize(
-    ("headers", "status"), [({}, 401), ({"Authorization": "Bearer nope"}, 403)]
+    ("headers", "status"),
+    [
+        ({"Authorization": ""}, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        (bearer("customer", "c-1"), 403),
+        (bearer("service", "order-service"), 403),
+    ],
 )
-def test_changes_need_the_admin_token(client, headers, status):
+def test_changes_need_the_admin_token_or_an_admins_jwt(client, headers, status):
     response = client.put("/chaos/x", json={"kind": "error"}, headers=headers)
 
     assert response.status_code == status
@@ -177,6 +184,13 @@ def test_an_invalid_gremlin_is_a_400(client, body):
 
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_an_admins_jwt_may_change_gremlins_too(client):
+    response = client.put("/chaos/x", json={"kind": "error"}, headers=bearer("admin", "ops"))
+
+    assert response.status_code == 200
+    assert client.get("/chaos").get_json()["gremlins"][0]["name"] == "x"
 
 
 def test_removing_an_unknown_gremlin_is_a_404(client):
@@ -219,6 +233,6 @@ def test_a_crash_is_stored_as_after_the_commit_whatever_the_default(client):
 def test_an_unauthenticated_change_is_a_401_whatever_the_body(client, body):
     as_json = {"json": body} if isinstance(body, dict) else {"data": body}
 
-    response = client.put("/chaos/x", **as_json)
+    response = client.put("/chaos/x", headers={"Authorization": ""}, **as_json)
 
     assert response.status_code == 401

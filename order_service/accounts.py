@@ -1,0 +1,109 @@
+"""Accounts: sign up (always a customer), log in for a token, and the admin made by a command.
+
+``python -m order_service.accounts create-admin [--email E]`` creates the admin (or resets its
+password) from ``ADMIN_EMAIL`` / ``ADMIN_PASSWORD``; signup never makes an admin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+
+from order_service.domain import EmailTaken, InvalidCredentials
+from order_service.ports import OrderUnitOfWork, User
+from shared.auth import Role
+from shared.auth.tokens import TokenIssuer
+
+# Checked against a hash even when the email is unknown, so timing does not tell who has an
+# account.
+_DECOY = PasswordHasher().hash("decoy password for unknown emails")
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """What the account use cases need, built once by the bootstrap."""
+
+    uow: Callable[[], OrderUnitOfWork]
+    hasher: PasswordHasher
+    issuer: TokenIssuer
+    audience: str
+    token_ttl_s: int
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Login:
+    access_token: str
+    expires_in: int
+    role: str
+
+
+def signup(accounts: Accounts, email: str, password: str) -> User:
+    """A new customer account; ``EmailTaken`` if the email has one."""
+    user = User(
+        uuid.uuid4(), email.lower(), accounts.hasher.hash(password), Role.CUSTOMER, accounts.clock()
+    )
+    with accounts.uow() as tx:
+        if not tx.users.add(user):
+            raise EmailTaken("an account with this email exists", {"email": user.email})
+        tx.commit()
+    return user
+
+
+def login(accounts: Accounts, email: str, password: str) -> Login:
+    """A token for the account, or ``InvalidCredentials`` (never which part was wrong)."""
+    with accounts.uow() as tx:
+        user = tx.users.by_email(email.lower())
+    try:
+        accounts.hasher.verify(user.password_hash if user else _DECOY, password)
+    except (VerifyMismatchError, InvalidHashError):
+        user = None
+    if user is None:
+        raise InvalidCredentials("wrong email or password")
+    token = accounts.issuer.issue(
+        str(user.id), Role(user.role), accounts.audience, accounts.token_ttl_s
+    )
+    return Login(token, accounts.token_ttl_s, user.role)
+
+
+def ensure_admin(accounts: Accounts, email: str, password: str) -> User:
+    """Create the admin account, or make the existing account an admin with this password."""
+    digest = accounts.hasher.hash(password)
+    user = User(uuid.uuid4(), email.lower(), digest, Role.ADMIN, accounts.clock())
+    with accounts.uow() as tx:
+        if not tx.users.add(user):
+            tx.users.set_password(user.email, digest, Role.ADMIN)
+        stored = tx.users.by_email(user.email)
+        tx.commit()
+    assert stored is not None
+    return stored
+
+
+def main(argv: list[str] | None = None) -> int:
+    from order_service.bootstrap import build_accounts
+    from shared.config import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m order_service.accounts")
+    commands = parser.add_subparsers(dest="command", required=True)
+    admin = commands.add_parser("create-admin", help="create the admin (or reset its password)")
+    admin.add_argument("--email", help="default: ADMIN_EMAIL")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    accounts, engine = build_accounts(settings)
+    try:
+        user = ensure_admin(accounts, args.email or settings.admin_email, settings.admin_password)
+    finally:
+        engine.dispose()
+    print(f"admin account: {user.email}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
