@@ -24,5 +24,5 @@ def test_a_customer_over_its_order_limit_is_told_when_to_come_back():
 
     assert statuses[2] == 429 and limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "RATE_LIMITED"
-    assert int(limited.headers["Retry-After"]) == 60
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
     assert other.status_code != 429  # the limit is per customer
