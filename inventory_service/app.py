@@ -10,7 +10,7 @@ from inventory_service.bootstrap import build_stock
 from inventory_service.metrics import InventoryMetrics
 from inventory_service.views import ERRORS, api
 from shared.api import init_api
-from shared.auth.tokens import TokenVerifier
+from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
 from shared.config import Settings, load_settings
 from shared.health import health_blueprint
@@ -34,15 +34,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     inventory_metrics.init_app(app, uow, InventoryMetrics(registry))
 
     # Admins' tokens are meant for the public API; the order service's for inventory alone.
-    verifier = TokenVerifier(
-        settings.auth_verify_key,
-        settings.auth_issuer,
-        [settings.auth_audience, "inventory"],
-        leeway_s=settings.auth_leeway_s,
-        role_claim=settings.auth_role_claim,
-        jwks_url=settings.auth_jwks_url,
-        jwks_algorithms=settings.auth_jwks_algorithms.split(","),
-    )
+    verifier = verifier_from(settings, [settings.auth_audience, "inventory"])
     init_auth(app, verifier)
 
     smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")

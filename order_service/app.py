@@ -8,11 +8,12 @@ from flask import Flask
 
 from order_service import auth_views
 from order_service import metrics as order_metrics
-from order_service.bootstrap import build_accounts, build_context, build_inventory, build_verifier
+from order_service.bootstrap import build_accounts, build_context, build_inventory
 from order_service.metrics import OrderMetrics
 from order_service.repository import UnitOfWork
 from order_service.views import ERRORS, api
 from shared.api import init_api
+from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
 from shared.config import Settings, load_settings
 from shared.db import make_engine
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
 
     accounts, _ = build_accounts(settings, engine)
     app.extensions["accounts"] = accounts
-    init_auth(app, build_verifier(settings, [settings.auth_audience]))
+    init_auth(app, verifier_from(settings, [settings.auth_audience]))
     init_limits(app, settings)
 
     smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")

@@ -16,7 +16,7 @@ from order_service.accounts import Accounts
 from order_service.delivery import Deliverer
 from order_service.repository import UnitOfWork
 from order_service.services import OrderContext
-from shared.auth.tokens import ServiceTokens, TokenIssuer, TokenVerifier
+from shared.auth.tokens import ServiceTokens, TokenIssuer
 from shared.config import Settings
 from shared.db import make_engine
 from shared.inventory import InventoryPort
@@ -84,19 +84,6 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
 def build_issuer(settings: Settings) -> TokenIssuer:
     """Signs users' tokens and the order service's own token for inventory."""
     return TokenIssuer(settings.auth_signing_key, settings.auth_issuer)
-
-
-def build_verifier(settings: Settings, audiences: list[str]) -> TokenVerifier:
-    """Checks tokens from our issuer (and from an identity provider, if configured)."""
-    return TokenVerifier(
-        settings.auth_verify_key,
-        settings.auth_issuer,
-        audiences,
-        leeway_s=settings.auth_leeway_s,
-        role_claim=settings.auth_role_claim,
-        jwks_url=settings.auth_jwks_url,
-        jwks_algorithms=settings.auth_jwks_algorithms.split(","),
-    )
 
 
 def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Accounts, Engine]:

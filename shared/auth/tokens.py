@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 
 from shared.auth import Principal, Role
+from shared.config import Settings
 from shared.errors import Unauthenticated
 
 OWN_ALGORITHM = "EdDSA"
@@ -139,3 +140,16 @@ class ServiceTokens:
                 )
                 self._renew_at = self.clock() + self.ttl_s * 0.8
             return self._token
+
+
+def verifier_from(settings: Settings, audiences: Sequence[str]) -> TokenVerifier:
+    """The verifier both services build: our key, and an identity provider's if configured."""
+    return TokenVerifier(
+        settings.auth_verify_key,
+        settings.auth_issuer,
+        audiences,
+        leeway_s=settings.auth_leeway_s,
+        role_claim=settings.auth_role_claim,
+        jwks_url=settings.auth_jwks_url,
+        jwks_algorithms=settings.auth_jwks_algorithms.split(","),
+    )
