@@ -19,6 +19,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from lab.processes import apt_install
+
 
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL binaries, and no way to install them here."""
@@ -51,10 +53,7 @@ def find_bindir(install: bool = True) -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    if install and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, env=env)
+    if install and apt_install("postgresql"):
         return find_bindir(install=False)
     raise PostgresUnavailable(
         "PostgreSQL binaries not found. Install them (sudo apt-get install postgresql) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+
 BIN = Path(sys.executable).parent
 
 
@@ -120,3 +122,23 @@ def stop(pid: int, *, timeout_s: float = 15.0) -> None:
                 return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
+
+
+def apt_install(package: str) -> bool:
+    """Install a Debian package when allowed (root, apt-get there); False if not or if it failed.
+
+    The laboratory's tools install what they need (PostgreSQL, Prometheus, wrk) this one way;
+    the product never runs apt-get.
+    """
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return False
+    print(f"{package}: not installed; installing it with apt-get", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+    ):
+        if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
+            print(f"{package}: apt-get failed", flush=True)
+            return False
+    return True

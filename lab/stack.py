@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -95,22 +94,6 @@ def prepare(settings: Settings) -> None:
     seed(settings)
 
 
-def _install(package: str) -> str | None:
-    """Install a Debian package when missing and allowed (root, apt); its binary, or None."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return None
-    print(f"{package}: not installed; installing it with apt-get")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
-    ):
-        if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
-            print(f"{package}: apt-get failed; carrying on without it")
-            return None
-    return shutil.which(package)
-
-
 def up() -> None:
     settings = load_settings()
     RUN.mkdir(exist_ok=True)
@@ -145,7 +128,9 @@ def up() -> None:
         metrics_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name)}
         _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
     _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
-    prometheus = shutil.which("prometheus") or _install("prometheus")
+    if not shutil.which("prometheus"):
+        processes.apt_install("prometheus")
+    prometheus = shutil.which("prometheus")
     if prometheus:
         _start(
             "prometheus",

@@ -7,6 +7,7 @@ password) from ``ADMIN_EMAIL`` / ``ADMIN_PASSWORD``; signup never makes an admin
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import uuid
 from collections.abc import Callable
@@ -21,9 +22,13 @@ from order_service.ports import OrderUnitOfWork, User
 from shared.auth import Role
 from shared.auth.tokens import TokenIssuer
 
-# Checked against a hash even when the email is unknown, so timing does not tell who has an
-# account.
-_DECOY = PasswordHasher().hash("decoy password for unknown emails")
+
+@functools.cache
+def _decoy(hasher: PasswordHasher) -> str:
+    """A hash to check against when the email is unknown, so timing does not tell who has an
+    account. Made on first use: an argon2 hash costs ~200 ms of CPU, which every worker and the
+    reconciler paid at import before."""
+    return hasher.hash("decoy password for unknown emails")
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def login(accounts: Accounts, email: str, password: str) -> Login:
     with accounts.uow() as tx:
         user = tx.users.by_email(email.lower())
     try:
-        accounts.hasher.verify(user.password_hash if user else _DECOY, password)
+        accounts.hasher.verify(user.password_hash if user else _decoy(accounts.hasher), password)
     except (VerifyMismatchError, InvalidHashError):
         user = None
     if user is None:

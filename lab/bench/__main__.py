@@ -12,15 +12,14 @@ The parts: ``load`` (the system and the wrk driver), ``scenarios`` (one method e
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from lab.bench.load import PRODUCTION_ENV, ROOT
 from lab.bench.report import evaluate, write_report
 from lab.bench.scenarios import SCENARIOS, Scenarios
+from lab.processes import apt_install
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,10 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         help="override a setting of the services for this run",
     )
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    if shutil.which("wrk") is None:
+        apt_install("wrk")
     if shutil.which("wrk") is None:
         print("wrk is needed: sudo apt-get install wrk", file=sys.stderr)
         return 2

@@ -63,7 +63,6 @@ def requires(*roles: Role, audience: str | None = None) -> Callable[[F], F]:
             authorize(roles, audience)
             return view(*args, **kwargs)
 
-        guarded.required_roles = roles  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorate

@@ -27,9 +27,7 @@ def _offending(package, forbidden):
         f"{path}: {name}"
         for path, names in _imports(package)
         for name in names
-        if name.split(".")[0] in forbidden
-        or name.startswith(tuple(f"{f}." for f in forbidden))
-        or name in forbidden
+        if any(name == f or name.startswith(f"{f}.") for f in forbidden)
     ]
 
 
