@@ -23,7 +23,7 @@ from shared.inventory import InventoryPort
 from shared.inventory.http import HttpInventory
 from shared.inventory.resilient import ResilientInventory, build_breaker_storage
 from shared.metrics import ClientMetrics
-from shared.resilience.breaker import Breaker
+from shared.resilience.breaker import Breaker, FailureRate
 from shared.resilience.bulkhead import Bulkhead
 
 
@@ -46,7 +46,10 @@ def build_inventory(
         return http
     breaker = Breaker(
         "inventory",
-        fail_max=settings.breaker_fail_max,
+        failure_rate=FailureRate(
+            settings.breaker_failure_rate, settings.breaker_window_size, settings.breaker_min_calls
+        ),
+        fail_max=settings.breaker_fail_max or None,
         reset_timeout_s=settings.breaker_reset_timeout_s,
         storage=build_breaker_storage(settings.redis_url, "inventory"),  # type: ignore[arg-type]
         listeners=[metrics.listener()] if metrics else [],

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, text
 
 from shared.config import Settings
+from shared.forks import renew_after_fork
 
 
 def make_engine(url: str, settings: Settings, *, application_name: str) -> Engine:
     """An engine on psycopg 3; connections are checked before use so a DB restart is survived."""
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
@@ -23,6 +24,10 @@ def make_engine(url: str, settings: Settings, *, application_name: str) -> Engin
             "options": "-c statement_timeout=10000 -c lock_timeout=5000",
         },
     )
+    # A forked child starts with an empty pool; close=False leaves the parent's connections open
+    # for the parent (SQLAlchemy's recipe for pools across fork).
+    renew_after_fork(engine, lambda e: e.dispose(close=False))
+    return engine
 
 
 def ping(engine: Engine) -> None:

@@ -19,6 +19,8 @@ def settings_for(service: str) -> dict[str, Any]:
         # Threads let one worker wait on the database or on inventory without stalling others.
         "worker_class": "gthread",
         "threads": _settings.web_threads,
+        # Whatever the app holds per process is renewed in each worker (shared.forks).
+        "preload_app": _settings.web_preload,
         # Longer than the slowest request we allow (the reserve deadline): no healthy request
         # is cut, and a stuck worker is still replaced.
         "timeout": 30,
@@ -29,8 +31,12 @@ def settings_for(service: str) -> dict[str, Any]:
     }
 
 
-def on_starting(server: Any) -> None:
-    """A fresh metrics directory per start: stale files would add old counts to new ones."""
+def fresh_metrics_directory() -> None:
+    """A fresh metrics directory per start: stale files would add old counts to new ones.
+
+    Called when gunicorn reads its configuration, before ``preload_app`` builds the app (whose
+    metrics need the directory); gunicorn's ``on_starting`` hook would come after that.
+    """
     if _settings.prometheus_multiproc_dir:
         directory = Path(_settings.prometheus_multiproc_dir)
         directory.mkdir(parents=True, exist_ok=True)

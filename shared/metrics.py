@@ -17,6 +17,7 @@ from prometheus_flask_exporter import PrometheusMetrics
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
 from shared.config import Settings
+from shared.forks import renew_after_fork
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 6, 8, 15)
 
@@ -85,8 +86,13 @@ class ClientMetrics:
             ["to_state"],
             registry=registry,
         )
+        self.show_breaker(pybreaker.STATE_CLOSED)
+        # In multiprocess mode a forked worker starts from empty per-pid files: show it again.
+        renew_after_fork(self, lambda metrics: metrics.show_breaker(pybreaker.STATE_CLOSED))
+
+    def show_breaker(self, current: str) -> None:
         for state in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN):
-            self.breaker_state.labels(state).set(1 if state == pybreaker.STATE_CLOSED else 0)
+            self.breaker_state.labels(state).set(1 if state == current else 0)
 
     # the resilient client's observer ---------------------------------------------------------
     def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
@@ -102,12 +108,7 @@ class ClientMetrics:
 
         class Listener(pybreaker.CircuitBreakerListener):
             def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
-                for state in (
-                    pybreaker.STATE_CLOSED,
-                    pybreaker.STATE_OPEN,
-                    pybreaker.STATE_HALF_OPEN,
-                ):
-                    metrics.breaker_state.labels(state).set(1 if state == new_state.name else 0)
+                metrics.show_breaker(new_state.name)
                 metrics.breaker_transitions.labels(new_state.name).inc()
 
         return Listener()

@@ -9,6 +9,7 @@ import requests
 from flask import g, has_request_context
 from requests.adapters import HTTPAdapter
 
+from shared.forks import renew_after_fork
 from shared.inventory.port import (
     InventoryRefused,
     InventoryReply,
@@ -52,6 +53,8 @@ class HttpInventory:
         self.session.mount("https://", adapter)
         self.extra_headers = dict(headers or {})
         self.token = token  # the order service's own identity, renewed before it expires
+        # A forked child drops its copies of the parent's keep-alive sockets; the pools refill.
+        renew_after_fork(self.session, lambda session: session.close())
 
     def reserve(
         self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None

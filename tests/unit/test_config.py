@@ -31,7 +31,9 @@ def test_defaults_run_locally_with_the_design_values():
     assert settings.inventory_read_timeout_s == 5.0
     assert settings.inventory_retry_attempts == 3
     assert settings.order_reserve_deadline_s == 6.0
-    assert (settings.breaker_fail_max, settings.breaker_reset_timeout_s) == (5, 10.0)
+    assert settings.breaker_failure_rate == 0.5
+    assert (settings.breaker_window_size, settings.breaker_min_calls) == (20, 10)
+    assert (settings.breaker_fail_max, settings.breaker_reset_timeout_s) == (0, 10.0)
     assert settings.inventory_max_concurrency == 16
     assert settings.chaos_enabled is False
 
@@ -49,6 +51,10 @@ def test_values_come_from_the_environment_with_their_types():
     "env",
     [
         {"BREAKER_FAIL_MAX": "many"},
+        {"BREAKER_FAIL_MAX": "-1"},
+        {"BREAKER_FAILURE_RATE": "0"},
+        {"BREAKER_FAILURE_RATE": "1.5"},
+        {"BREAKER_WINDOW_SIZE": "5", "BREAKER_MIN_CALLS": "6"},
         {"CHAOS_ENABLED": "perhaps"},
         {"INVENTORY_READ_TIMEOUT_S": "0"},
         {"APP_ENV": "staging"},
