@@ -50,6 +50,9 @@ class System:
     settings: Settings
     logdir: Path
     env_overrides: dict[str, str] = field(default_factory=dict)
+    # Per process ("orders", "inventory", "reconciler"), over env_overrides: each service runs in
+    # its own environment in production too, so each may have its own layout.
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -123,7 +126,7 @@ class System:
             ready = f"http://127.0.0.1:{port}/health/ready"
         log = self.logdir / f"{name}.log"
         seen = log.stat().st_size if log.exists() else 0
-        env = self.env()
+        env = {**self.env(), **self.service_env.get(name, {})}
         if name != "reconciler":  # gunicorn workers share their metrics through files
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.logdir / f"metrics-{name}")
         proc = processes.start(command, log, env)

@@ -21,10 +21,11 @@ from shared.config import Settings
 from shared.db import make_engine
 from shared.inventory import InventoryPort
 from shared.inventory.http import HttpInventory
-from shared.inventory.resilient import ResilientInventory, build_breaker_storage
+from shared.inventory.resilient import ResilientInventory, build_breaker_storage, retryable
 from shared.metrics import ClientMetrics
 from shared.resilience.breaker import Breaker, FailureRate
 from shared.resilience.bulkhead import Bulkhead
+from shared.resilience.hedge import Hedge, HedgeBudget
 
 
 def utcnow() -> datetime:
@@ -39,7 +40,7 @@ def build_inventory(
         settings.inventory_url,
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
-        pool_size=max(settings.inventory_max_concurrency, settings.web_threads),
+        pool_size=max(settings.inventory_max_concurrency, settings.layout("orders").threads),
         token=ServiceTokens(build_issuer(settings), ttl_s=settings.service_token_ttl_s),
     )
     if settings.inventory_client == "bare":
@@ -63,6 +64,14 @@ def build_inventory(
         backoff_base_s=settings.inventory_backoff_base_s,
         backoff_max_s=settings.inventory_backoff_max_s,
         observer=metrics,
+        hedge=Hedge(
+            settings.inventory_hedge_after_s,
+            HedgeBudget(settings.inventory_hedge_budget),
+            final=lambda exc: not retryable(exc),
+            threads=2 * settings.inventory_max_concurrency,  # a call and its copy
+        )
+        if settings.inventory_hedge_after_s
+        else None,
     )
 
 

@@ -42,13 +42,35 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How one service's gunicorn runs: worker processes, threads each, database pool each."""
+
+    workers: int
+    threads: int
+    pool_size: int  # plus as many overflow connections: pool + overflow >= threads
+
+
+# Chosen by measurement under the crash storm and healthy (docs/benchmarks.md, "Process layout").
+# Orders: a thread waits while inventory is slow (up to the reserve deadline), so many threads;
+# too few and fast requests queue behind slow ones (p99 2.5 s at 8, 0.7 s at 32 per worker).
+# Inventory: a crashed worker takes every request it was serving with it, and a stalled request
+# holds a thread, so many small workers: a crash costs a few requests, and preload_app brings
+# the worker back in milliseconds. Sleeping requests hold no database connection: pool 4 (+4).
+LAYOUTS = {
+    "orders": Layout(workers=2, threads=16, pool_size=16),
+    "inventory": Layout(workers=8, threads=8, pool_size=4),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every tunable of both services; see the configuration table in the README."""
 
     app_env: str = "development"
     orders_database_url: str = DEFAULT_ORDERS_DATABASE_URL
     inventory_database_url: str = DEFAULT_INVENTORY_DATABASE_URL
-    db_pool_size: int = 16
+    # Unset: the service's measured layout (LAYOUTS); set, it applies to the process started.
+    db_pool_size: int | None = None
     db_pool_timeout_s: float = 5.0
     inventory_url: str = "http://127.0.0.1:3002"
     inventory_connect_timeout_s: float = 1.0
@@ -57,6 +79,10 @@ class Settings:
     inventory_backoff_base_s: float = 0.1
     inventory_backoff_max_s: float = 2.0
     order_reserve_deadline_s: float = 6.0
+    # A request to inventory slower than this gets a second copy (0: never), at most for this
+    # share of calls: a stalled worker costs half a second, not the whole read timeout.
+    inventory_hedge_after_s: float = 0.5
+    inventory_hedge_budget: float = 0.25
     # The breaker opens when at least this share of the last BREAKER_WINDOW_SIZE calls failed
     # (once BREAKER_MIN_CALLS are in), and, if BREAKER_FAIL_MAX > 0, after that many failures in
     # a row as well. A rate rides out the odd crashed worker; a row of five does not.
@@ -84,10 +110,8 @@ class Settings:
     redis_url: str | None = None
     order_bind: str = "127.0.0.1:3001"
     inventory_bind: str = "127.0.0.1:3002"
-    web_workers: int = 2
-    # A thread waits while inventory is slow (up to the reserve deadline): too few threads, and
-    # fast requests queue behind slow ones (make bench measured p99 2.5 s at 8, 0.7 s at 32).
-    web_threads: int = 16
+    web_workers: int | None = None
+    web_threads: int | None = None
     # Import and build the app once in gunicorn's master and fork workers from it: a worker killed
     # by a crash is back in milliseconds instead of re-importing everything (about a second of CPU).
     web_preload: bool = True
@@ -113,6 +137,16 @@ class Settings:
     rate_limit_orders_per_address: str = DEFAULT_ORDER_LIMIT
     rate_limit_auth_per_address: str = DEFAULT_AUTH_LIMIT
     rate_limit_auth_per_email: str = DEFAULT_AUTH_LIMIT
+
+    def layout(self, service: str) -> Layout:
+        """The layout of ``service`` ("orders", "inventory"; others use the orders one), with
+        ``WEB_WORKERS``, ``WEB_THREADS`` and ``DB_POOL_SIZE`` applied when set."""
+        default = LAYOUTS.get(service, LAYOUTS["orders"])
+        return Layout(
+            self.web_workers or default.workers,
+            self.web_threads or default.threads,
+            self.db_pool_size or default.pool_size,
+        )
 
     @property
     def is_production(self) -> bool:
@@ -146,6 +180,8 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "INVENTORY_BACKOFF_BASE_S": ("inventory_backoff_base_s", float),
     "INVENTORY_BACKOFF_MAX_S": ("inventory_backoff_max_s", float),
     "ORDER_RESERVE_DEADLINE_S": ("order_reserve_deadline_s", float),
+    "INVENTORY_HEDGE_AFTER_S": ("inventory_hedge_after_s", float),
+    "INVENTORY_HEDGE_BUDGET": ("inventory_hedge_budget", float),
     "BREAKER_FAILURE_RATE": ("breaker_failure_rate", float),
     "BREAKER_WINDOW_SIZE": ("breaker_window_size", int),
     "BREAKER_MIN_CALLS": ("breaker_min_calls", int),
@@ -239,7 +275,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def validate(settings: Settings) -> None:
     """Refuse nonsense values, and defaults that are unsafe in production."""
     for name in _POSITIVE:
-        if getattr(settings, name) <= 0:
+        value = getattr(settings, name)
+        if value is not None and value <= 0:
             raise ConfigError(f"{name} must be positive")
     if settings.app_env not in {"development", "test", "production"}:
         raise ConfigError("APP_ENV must be development, test or production")
@@ -247,6 +284,10 @@ def validate(settings: Settings) -> None:
         raise ConfigError("BREAKER_FAILURE_RATE must be above 0 and at most 1 (0.5 is half)")
     if settings.breaker_min_calls > settings.breaker_window_size:
         raise ConfigError("BREAKER_MIN_CALLS must not exceed BREAKER_WINDOW_SIZE")
+    if settings.inventory_hedge_after_s < 0:
+        raise ConfigError("INVENTORY_HEDGE_AFTER_S must be 0 (no hedging) or positive")
+    if not 0 <= settings.inventory_hedge_budget <= 1:
+        raise ConfigError("INVENTORY_HEDGE_BUDGET is a share of calls, between 0 and 1")
     if settings.breaker_fail_max < 0:
         raise ConfigError("BREAKER_FAIL_MAX must be 0 (off) or positive")
     if settings.inventory_client not in {"resilient", "bare"}:

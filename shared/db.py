@@ -10,10 +10,11 @@ from shared.forks import renew_after_fork
 
 def make_engine(url: str, settings: Settings, *, application_name: str) -> Engine:
     """An engine on psycopg 3; connections are checked before use so a DB restart is survived."""
+    pool_size = settings.layout(application_name).pool_size
     engine = create_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
         pool_recycle=1800,

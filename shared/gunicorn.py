@@ -13,12 +13,13 @@ _settings = load_settings()
 
 def settings_for(service: str) -> dict[str, Any]:
     """Module-level gunicorn settings for ``service`` ("orders" or "inventory")."""
+    layout = _settings.layout(service)
     return {
         "bind": _settings.order_bind if service == "orders" else _settings.inventory_bind,
-        "workers": _settings.web_workers,
+        "workers": layout.workers,
         # Threads let one worker wait on the database or on inventory without stalling others.
         "worker_class": "gthread",
-        "threads": _settings.web_threads,
+        "threads": layout.threads,
         # Whatever the app holds per process is renewed in each worker (shared.forks).
         "preload_app": _settings.web_preload,
         # Longer than the slowest request we allow (the reserve deadline): no healthy request

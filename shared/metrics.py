@@ -80,6 +80,12 @@ class ClientMetrics:
             multiprocess_mode="max",
             registry=registry,
         )
+        self.hedges = Counter(
+            "inventory_client_hedges_total",
+            "Second copies sent because the first was slow",
+            ["operation"],
+            registry=registry,
+        )
         self.breaker_transitions = Counter(
             "inventory_circuit_breaker_transitions_total",
             "Breaker state changes",
@@ -101,6 +107,9 @@ class ClientMetrics:
 
     def retried(self, operation: str, reason: str) -> None:
         self.retries.labels(operation, reason).inc()
+
+    def hedged(self, operation: str) -> None:
+        self.hedges.labels(operation).inc()
 
     def listener(self) -> pybreaker.CircuitBreakerListener:
         """A pybreaker listener that keeps the breaker gauges current."""

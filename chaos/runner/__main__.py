@@ -10,7 +10,14 @@ from typing import Any
 
 from chaos.runner import __doc__ as DESCRIPTION
 from chaos.runner.report import print_table
-from chaos.runner.scenario import ADMIN_TOKEN, RUNNER_ENV, Scenario, all_scenarios, run_scenario
+from chaos.runner.scenario import (
+    ADMIN_TOKEN,
+    RUNNER_ENV,
+    Scenario,
+    all_scenarios,
+    judge,
+    run_scenario,
+)
 from lab.system import Environment
 
 
@@ -41,9 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     reports = []
     with ChaosEnvironment() as env:
         print(f"logs in {env.system.logdir}", flush=True)
+        baseline = None
         for scenario in scenarios:
             print(f"running {scenario.name}: {scenario.description}", flush=True)
-            reports.append(env.run(scenario))
+            report = env.run(scenario)
+            baseline = report if scenario.name == "baseline" else baseline
+            report["target_results"] = judge(report, baseline)
+            report["passed"] = report["passed"] and all(
+                t["met"] for t in report["target_results"].values()
+            )
+            reports.append(report)
     print()
     print_table(reports)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
         "scenario",
         "result",
         "definite 201/422 : 202",
+        "confirmed/s (vs baseline)",
         "orders (final)",
         "client codes",
         "latency ms p50/p95/p99/max",
@@ -29,6 +30,7 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
                 r["scenario"],
                 "PASS" if r["passed"] else "FAIL",
                 _definite(r["first_answers"]),
+                _confirmed(r),
                 " ".join(f"{k}={v}" for k, v in r["orders_by_status"].items()),
                 " ".join(f"{k}:{v}" for k, v in r["client_status_codes"].items()),
                 "/".join(str(int(lat[k])) for k in ("p50", "p95", "p99", "max")) if lat else "-",
@@ -54,9 +56,22 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
                 f"{r['scenario']}: {len(entry['orders'])} orders met {gremlin}; they ended {ended}",
                 file=out,
             )
+        for name, t in r.get("target_results", {}).items():
+            got = "no baseline in this run" if t["got"] is None else f"{t['got']:.0%}"
+            verdict = "ok" if t["met"] else "MISSED"
+            print(f"{r['scenario']}: target {name} >= {t['want']:.0%}: {got} {verdict}", file=out)
         for problem in violations(r["invariants"]):
             print(f"{r['scenario']}: VIOLATION {problem}", file=out)
 
 
 def _definite(answers: dict[str, Any]) -> str:
-    return f"{answers['definite_share']:.0%} ({answers['definite']}:{answers['pending']})"
+    text = f"{answers['definite_share']:.0%} ({answers['definite']}:{answers['pending']})"
+    if answers["asked_while_inventory_down"]:
+        down = answers["asked_while_inventory_down"]
+        text += f"; {answers['definite_share_while_up']:.0%} without the {down} asked while down"
+    return text
+
+
+def _confirmed(report: dict[str, Any]) -> str:
+    ratio = report.get("target_results", {}).get("confirmed_rate", {}).get("got")
+    return f"{report['confirmed_per_s']}" + (f" ({ratio:.0%})" if ratio is not None else "")

@@ -13,17 +13,13 @@ from lab import processes
 from lab.bench.measure import HZ, children_cpu_s, cpu_ticks, peak_rss_mb
 from lab.system import Environment, empty_tables
 from shared.auth import Role
-from shared.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 LUA = Path(__file__).parent / "orders.lua"
 ADMIN_TOKEN = "bench-admin-token-0001"
-_DEFAULTS = Settings()
-# Production-like: the configuration's defaults, JSON logs at INFO, chaos on for scenario 4.
+# Production-like: the configuration's defaults (each service's own process layout), JSON logs
+# at INFO, chaos on for scenario 4.
 PRODUCTION_ENV = {
-    "WEB_WORKERS": str(_DEFAULTS.web_workers),
-    "WEB_THREADS": str(_DEFAULTS.web_threads),
-    "DB_POOL_SIZE": str(_DEFAULTS.db_pool_size),
     "LOG_LEVEL": "INFO",
     "ORDER_RESERVE_DEADLINE_S": "6",
     "INVENTORY_READ_TIMEOUT_S": "5",

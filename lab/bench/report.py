@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lab.bench.load import PRODUCTION_ENV, ROOT
+from lab.bench.load import ROOT
+from shared.config import Settings
 
 
 def _cpu_ms_per_order(results: dict[str, Any]) -> float:
@@ -122,10 +123,10 @@ def write_report(
         "# Benchmarks",
         "",
         "Written by `make bench` (`lab/bench/`): the system as `make up` runs it "
-        f"({PRODUCTION_ENV['WEB_WORKERS']} gunicorn workers x {PRODUCTION_ENV['WEB_THREADS']} "
-        "threads per service, JSON logs and metrics on, the reconciler), a throwaway PostgreSQL, "
-        "load from wrk on 127.0.0.1. Timings on a shared machine drift, so the targets are "
-        "ratios between figures of the same run; absolute figures are for information.",
+        f"(gunicorn workers x threads: orders {_layout('orders')}, inventory "
+        f"{_layout('inventory')}; JSON logs and metrics on, the reconciler), a throwaway "
+        "PostgreSQL, load from wrk on 127.0.0.1. Timings on a shared machine drift, so the "
+        "targets are ratios between figures of the same run; absolute figures are for information.",
         "",
         f"- date: {meta['date']}",
         f"- commit: {meta['commit']}",
@@ -199,3 +200,8 @@ def write_report(
         },
     }
     out.with_suffix(".json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def _layout(service: str) -> str:
+    layout = Settings().layout(service)
+    return f"{layout.workers} x {layout.threads}"

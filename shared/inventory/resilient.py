@@ -6,6 +6,9 @@ Order of the layers, outermost first:
 - the **bulkhead**: at most ``INVENTORY_MAX_CONCURRENCY`` calls in flight; past it, fail at once;
 - **retries** (tenacity): only connection errors, timeouts, 500/502/503/504 and 429, with full
   jitter or the server's ``Retry-After``; never a 4xx answer, never when the breaker is open;
+- **hedging** (optional), inside each attempt: when the request has not answered after
+  ``hedge_after_s``, a second copy goes out (within a budget) and the first answer wins; every
+  inventory command is idempotent by reservation id, so the losing copy changes nothing;
 - the **breaker**, around the call: a call that got no answer after its retries is one failure
   (a refusal, 4xx, is an answer); it is checked again before every retry, so no attempt goes out
   once it is open. Counting calls, not attempts, keeps one crashed inventory worker (which resets
@@ -34,6 +37,7 @@ from shared.inventory.port import (
 )
 from shared.resilience.breaker import Breaker, BreakerOpen
 from shared.resilience.bulkhead import Bulkhead, BulkheadFull
+from shared.resilience.hedge import Hedge
 from shared.resilience.retry import stop_at_deadline, wait_full_jitter_or_retry_after
 
 log = logging.getLogger(__name__)
@@ -51,12 +55,17 @@ class Observer(Protocol):
 
     def retried(self, operation: str, reason: str) -> None: ...
 
+    def hedged(self, operation: str) -> None: ...
+
 
 class NoObserver:
     def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
         pass
 
     def retried(self, operation: str, reason: str) -> None:
+        pass
+
+    def hedged(self, operation: str) -> None:
         pass
 
 
@@ -93,6 +102,7 @@ class ResilientInventory:
         sleep: Callable[[float], None] = time.sleep,
         min_attempt_s: float = 0.05,
         observer: Observer | None = None,
+        hedge: Hedge | None = None,
     ) -> None:
         self.inner = inner
         self.breaker = breaker
@@ -104,6 +114,7 @@ class ResilientInventory:
         self._sleep = sleep
         self._min_attempt_s = min_attempt_s
         self.observer = observer or NoObserver()
+        self.hedge = hedge
 
     def reserve(
         self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
@@ -150,18 +161,24 @@ class ResilientInventory:
         )
         try:
             with self.bulkhead.slot(), self.breaker.guard(counts_against_breaker):
-                return retrying(self._attempt, attempt, deadline)
+                return retrying(self._attempt, operation, attempt, deadline)
         except BulkheadFull as exc:
             raise InventoryUnavailable(UnavailableReason.BULKHEAD_FULL, str(exc)) from exc
         except BreakerOpen as exc:
             raise InventoryUnavailable(UnavailableReason.BREAKER_OPEN, str(exc)) from exc
 
-    def _attempt(self, attempt: Attempt, deadline: float) -> InventoryReply:
+    def _attempt(self, operation: str, attempt: Attempt, deadline: float) -> InventoryReply:
         remaining = deadline - self._clock()
         if remaining < self._min_attempt_s:
             raise InventoryUnavailable(UnavailableReason.DEADLINE, "no time left for an attempt")
         self.breaker.check()
-        return attempt(remaining)
+        if self.hedge is None:
+            return attempt(remaining)
+        # Each copy gets what is left of the deadline when it starts.
+        return self.hedge.run(
+            lambda: attempt(max(self._min_attempt_s, deadline - self._clock())),
+            on_hedge=lambda: self.observer.hedged(operation),
+        )
 
     def available(self) -> bool:
         """False while the breaker would refuse a call without trying it."""

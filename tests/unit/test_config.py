@@ -86,3 +86,16 @@ def test_production_accepts_real_secrets():
 def test_production_refuses_default_secrets_and_chaos(override):
     with pytest.raises(ConfigError):
         load_settings({**SAFE_PRODUCTION, **override})
+
+
+def test_each_service_has_its_own_process_layout_unless_one_is_set():
+    defaults = load_settings({})
+    chosen = load_settings({"WEB_WORKERS": "3", "WEB_THREADS": "5", "DB_POOL_SIZE": "7"})
+
+    assert defaults.layout("orders") != defaults.layout("inventory")
+    assert defaults.layout("inventory").workers > defaults.layout("orders").workers
+    for service in ("orders", "inventory"):
+        layout = defaults.layout(service)
+        assert 2 * layout.pool_size >= layout.threads  # pool plus overflow serves every thread
+        assert (chosen.layout(service).workers, chosen.layout(service).threads) == (3, 5)
+        assert chosen.layout(service).pool_size == 7

@@ -1,0 +1,153 @@
+"""A slow inventory request gets a second copy; the first answer wins, within a budget."""
+
+import contextvars
+import threading
+
+import pytest
+
+from shared.inventory import InventoryRefused, InventoryUnavailable, Line, UnavailableReason
+from shared.inventory.http import HttpInventory
+from shared.inventory.resilient import ResilientInventory, retryable
+from shared.resilience.breaker import Breaker
+from shared.resilience.bulkhead import Bulkhead
+from shared.resilience.hedge import Hedge, HedgeBudget
+from tests.fakes.flaky_server import FlakyServer
+
+LINES = [Line("A", 1)]
+
+
+class Hedges:
+    def __init__(self):
+        self.count = 0
+
+    def call_finished(self, operation, outcome, seconds):
+        pass
+
+    def retried(self, operation, reason):
+        pass
+
+    def hedged(self, operation):
+        self.count += 1
+
+
+@pytest.fixture
+def server():
+    s = FlakyServer()
+    yield s
+    s.close()
+
+
+def client(url, *, after_s=0.05, budget=1.0, observer=None):
+    return ResilientInventory(
+        HttpInventory(url, connect_timeout_s=0.5, read_timeout_s=5, pool_size=4),
+        breaker=Breaker("test", fail_max=5, reset_timeout_s=10),
+        bulkhead=Bulkhead(4),
+        attempts=1,
+        deadline_s=6.0,
+        backoff_base_s=0.1,
+        backoff_max_s=2.0,
+        observer=observer,
+        hedge=Hedge(after_s, HedgeBudget(budget), final=lambda e: not retryable(e), threads=8),
+    )
+
+
+def test_a_stalled_request_is_answered_by_its_copy(server):
+    stalled = threading.Event()
+    server.then("hold", stalled)  # the first copy waits until the test ends
+    hedges = Hedges()
+
+    reply = client(server.url, observer=hedges).reserve("r", LINES)
+
+    stalled.set()
+    assert reply.state == "RESERVED"
+    assert server.requests == 2
+    assert hedges.count == 1
+
+
+def test_a_fast_answer_sends_no_copy(server):
+    hedges = Hedges()
+
+    client(server.url, after_s=5, observer=hedges).reserve("r", LINES)
+
+    assert server.requests == 1 and hedges.count == 0
+
+
+def test_a_refusal_from_either_copy_is_the_answer(server):
+    stalled = threading.Event()
+    server.then("hold", stalled).then("status", 409)
+
+    with pytest.raises(InventoryRefused):
+        client(server.url).reserve("r", LINES)
+    stalled.set()
+
+
+class Copies:
+    """Hands each copy of a hedged call its own behaviour, in the order they start."""
+
+    def __init__(self, *behaviours):
+        self.behaviours, self.started = list(behaviours), 0
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            behaviour = self.behaviours[self.started]
+            self.started += 1
+        return behaviour()
+
+
+def hedge(budget=1.0):
+    return Hedge(0, HedgeBudget(budget), final=lambda e: not retryable(e), threads=4)
+
+
+def test_when_the_copy_fails_the_first_request_can_still_answer():
+    copy_failed = threading.Event()
+
+    def first():
+        assert copy_failed.wait(5)
+        return "first answered"
+
+    def copy():
+        copy_failed.set()
+        raise InventoryUnavailable(UnavailableReason.CONNECTION)
+
+    assert hedge().run(Copies(first, copy)) == "first answered"
+
+
+def test_when_both_copies_fail_the_call_fails(server):
+    server.then("reset").then("reset")
+    with pytest.raises(InventoryUnavailable) as failed:
+        client(server.url, after_s=0).reserve("r", LINES)
+    assert failed.value.reason is UnavailableReason.CONNECTION
+
+
+def test_the_budget_caps_hedges_at_a_share_of_calls():
+    budget = HedgeBudget(0.25, burst=2)
+
+    spent = []
+    for _ in range(100):
+        budget.earn()
+        spent.append(budget.spend())
+
+    assert sum(spent) <= 2 + 0.25 * 100
+    assert sum(spent) >= 0.25 * 100 - 1
+
+
+def test_without_budget_no_copy_is_sent():
+    copies = Copies(lambda: "only one")
+
+    assert hedge(budget=0.0).run(copies) == "only one"
+    assert copies.started == 1
+
+
+def test_each_copy_sees_the_callers_context():
+    request_id = contextvars.ContextVar("request_id")
+    request_id.set("trace-me")
+    seen = []
+
+    def stalled_then_copy():
+        seen.append(request_id.get(None))
+        return "answered"
+
+    hedge(budget=1.0).run(Copies(stalled_then_copy, stalled_then_copy))
+
+    assert seen and set(seen) == {"trace-me"}
