@@ -59,7 +59,8 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
         for name, t in r.get("target_results", {}).items():
             got = "no baseline in this run" if t["got"] is None else f"{t['got']:.0%}"
             verdict = "ok" if t["met"] else "MISSED"
-            print(f"{r['scenario']}: target {name} >= {t['want']:.0%}: {got} {verdict}", file=out)
+            kind = "target" if t.get("gates", True) else "aim (reported, not asserted)"
+            print(f"{r['scenario']}: {kind} {name} >= {t['want']:.0%}: {got} {verdict}", file=out)
         for problem in violations(r["invariants"]):
             print(f"{r['scenario']}: VIOLATION {problem}", file=out)
 

@@ -40,8 +40,9 @@ class Scenario:
     gremlins: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     # What the run must reach besides the invariants: "definite_share" (of first answers to
-    # orders placed while inventory was running) and "confirmed_rate" (confirmed orders/s as a
-    # share of the healthy baseline's in the same run).
+    # orders placed while inventory was running), which decides pass or fail; and
+    # "confirmed_rate" (confirmed orders/s as a share of the healthy baseline's in the same
+    # run), an aim that is reported, not asserted, since it is a speed.
     targets: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -215,11 +216,11 @@ def judge(report: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, 
     targets = report["targets"]
     if "definite_share" in targets:
         got = report["first_answers"]["definite_share_while_up"]
-        results["definite_share"] = {"want": targets["definite_share"], "got": got}
+        results["definite_share"] = {"want": targets["definite_share"], "got": got, "gates": True}
     if "confirmed_rate" in targets:
         healthy = baseline["confirmed_per_s"] if baseline else None
         got = round(report["confirmed_per_s"] / healthy, 3) if healthy else None
-        results["confirmed_rate"] = {"want": targets["confirmed_rate"], "got": got}
+        results["confirmed_rate"] = {"want": targets["confirmed_rate"], "got": got, "gates": False}
     for result in results.values():
         # No baseline in this run: the ratio cannot be taken, so it is reported, not failed.
         result["met"] = result["got"] is None or result["got"] >= result["want"]

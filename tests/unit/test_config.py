@@ -29,7 +29,7 @@ def test_defaults_run_locally_with_the_design_values():
     settings = load_settings({})
 
     assert settings.inventory_read_timeout_s == 5.0
-    assert settings.inventory_retry_attempts == 3
+    assert settings.inventory_retry_attempts == 5
     assert settings.order_reserve_deadline_s == 6.0
     assert settings.breaker_failure_rate == 0.5
     assert (settings.breaker_window_size, settings.breaker_min_calls) == (20, 10)

@@ -82,6 +82,6 @@ def test_targets_are_judged_against_the_baseline_of_the_same_run():
 
     judged = judge(storm, {"confirmed_per_s": 100.0})
 
-    assert judged["definite_share"] == {"want": 0.9, "got": 0.93, "met": True}
-    assert judged["confirmed_rate"] == {"want": 0.5, "got": 0.4, "met": False}
+    assert judged["definite_share"] == {"want": 0.9, "got": 0.93, "gates": True, "met": True}
+    assert judged["confirmed_rate"] == {"want": 0.5, "got": 0.4, "gates": False, "met": False}
     assert judge(storm, None)["confirmed_rate"]["got"] is None
