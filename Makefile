@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos bench load lint clean
+.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos soak bench load lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (r
 
 test-chaos: venv ## Run every chaos scenario against real processes; report in .run/chaos-report.json
 	$(PY) -m chaos.runner --json .run/chaos-report.json
+
+soak: venv ## 10,000 orders under the crash-storm mix; every invariant, >= 90% definite; writes docs/soak.md
+	$(PY) -m chaos.runner --soak 10000 --markdown docs/soak.md --json .run/soak-report.json
 
 bench: venv ## Measure throughput and latency, healthy and under faults; writes docs/benchmarks.md
 	$(PY) -m lab.bench

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.runner import __doc__ as DESCRIPTION
-from chaos.runner.report import print_table
+from chaos.runner.report import print_table, write_markdown
 from chaos.runner.scenario import (
     ADMIN_TOKEN,
     RUNNER_ENV,
@@ -38,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", help="run only these (repeatable)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every order count")
     parser.add_argument(
+        "--soak",
+        type=int,
+        metavar="ORDERS",
+        help="the soak: the healthy baseline, then the crash storm with this many orders",
+    )
+    parser.add_argument("--markdown", type=Path, help="also write the report here, as Markdown")
+    parser.add_argument(
         "--json",
         type=Path,
         default=Path(".run/chaos-report.json"),
@@ -45,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scenarios = all_scenarios(args.scenario, args.scale)
+    if args.soak:
+        scenarios = all_scenarios(["baseline", "crash_storm"])
+        scenarios[1].orders = args.soak
     reports = []
     with ChaosEnvironment() as env:
         print(f"logs in {env.system.logdir}", flush=True)
@@ -60,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(report)
     print()
     print_table(reports)
+    if args.markdown:
+        write_markdown(args.markdown, reports, soak=args.soak)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(reports, indent=2, default=str))
     print(f"\nJSON report: {args.json}")

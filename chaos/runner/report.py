@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
+import platform
+import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from lab.invariants import violations
@@ -76,3 +82,40 @@ def _definite(answers: dict[str, Any]) -> str:
 def _confirmed(report: dict[str, Any]) -> str:
     ratio = report.get("target_results", {}).get("confirmed_rate", {}).get("got")
     return f"{report['confirmed_per_s']}" + (f" ({ratio:.0%})" if ratio is not None else "")
+
+
+def write_markdown(path: Path, reports: list[dict[str, Any]], *, soak: int | None) -> None:
+    """The report as a page under docs/: what ran, on what, and the printed table."""
+    table = io.StringIO()
+    print_table(reports, table)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    commit = f"{commit} with uncommitted changes" if commit and dirty else commit
+    title = f"Soak: {soak} orders under the crash storm" if soak else "Chaos report"
+    lines = [
+        f"# {title}",
+        "",
+        "Written by `make soak` (`python -m chaos.runner --soak N --markdown ...`): the healthy "
+        "baseline, then the crash-storm mix (16 clients; crash after commit on 10% of reserves, "
+        "a 500 after commit on 20%, 3 s latency on every 5th) for the whole run, every invariant "
+        "checked after the drain. Each order's first answer counts: definite is 201 or 422.",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or 'unknown'}",
+        f"- machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
+        f"- result: {'PASS' if all(r['passed'] for r in reports) else 'FAIL'}",
+        "",
+        "```",
+        table.getvalue().rstrip(),
+        "```",
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0

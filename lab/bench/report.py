@@ -128,6 +128,9 @@ def write_report(
         "PostgreSQL, load from wrk on 127.0.0.1. Timings on a shared machine drift, so the "
         "targets are ratios between figures of the same run; absolute figures are for information.",
         "",
+        "How each service's process layout was chosen (measured under the crash storm and "
+        "healthy), and worker respawn times: [process-layout.md](process-layout.md).",
+        "",
         f"- date: {meta['date']}",
         f"- commit: {meta['commit']}",
         f"- machine: {meta['cores']} cores, Python {meta['python']}",
