@@ -13,19 +13,12 @@ import os
 import signal
 import statistics
 import time
-from pathlib import Path
 
 import requests
 
 from lab import processes
+from lab.bench.measure import HZ, cpu_ticks
 from lab.system import Environment
-
-TICK_S = 1 / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * TICK_S  # utime + stime
 
 
 def respawn(env: Environment, kills: int) -> tuple[list[float], list[float]]:
@@ -46,7 +39,7 @@ def respawn(env: Environment, kills: int) -> tuple[list[float], list[float]]:
             time.sleep(0.002)
         walls.append((time.perf_counter() - killed) * 1000)
         (new,) = processes.children(master)
-        cpus.append(cpu_s(new) * 1000)
+        cpus.append(cpu_ticks([new]) * 1000 / HZ)
     return walls, cpus
 
 

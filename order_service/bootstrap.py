@@ -36,11 +36,16 @@ def build_inventory(
     settings: Settings, metrics: ClientMetrics | None = None
 ) -> ResilientInventory | HttpInventory:
     """The inventory client of one process: timeouts, retries, breaker and bulkhead."""
+    calls = max(settings.inventory_max_concurrency, settings.layout("orders").threads)
+    hedging = settings.inventory_client != "bare" and settings.inventory_hedge_after_s > 0
+    # With hedging every request runs on the hedge's threads, a call and its copy each: one
+    # pooled connection per thread, or urllib3 discards the extras (and warns) after each use.
+    requests_at_once = 2 * calls if hedging else calls
     http = HttpInventory(
         settings.inventory_url,
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
-        pool_size=max(settings.inventory_max_concurrency, settings.layout("orders").threads),
+        pool_size=requests_at_once,
         token=ServiceTokens(build_issuer(settings), ttl_s=settings.service_token_ttl_s),
     )
     if settings.inventory_client == "bare":
@@ -68,9 +73,9 @@ def build_inventory(
             settings.inventory_hedge_after_s,
             HedgeBudget(settings.inventory_hedge_budget),
             final=lambda exc: not retryable(exc),
-            threads=2 * settings.inventory_max_concurrency,  # a call and its copy
+            threads=requests_at_once,
         )
-        if settings.inventory_hedge_after_s
+        if hedging
         else None,
     )
 

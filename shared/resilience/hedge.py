@@ -60,13 +60,13 @@ class Hedge:
         threads: int,
     ) -> None:
         self.after_s, self.budget, self._final = after_s, budget, final
-        self._threads = threads
+        self.threads = threads
         self._pool = self._new_pool()
         # Threads do not survive fork(); a worker forked from a preloaded master needs its own.
         renew_after_fork(self, lambda hedge: hedge._renew())
 
     def _new_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self._threads, thread_name_prefix="inventory-call")
+        return ThreadPoolExecutor(self.threads, thread_name_prefix="inventory-call")
 
     def _renew(self) -> None:
         self._pool = self._new_pool()

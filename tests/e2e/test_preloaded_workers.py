@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lab import processes
-from tests.helpers import run_threads
+from tests.helpers import run_threads, wait_until
 
 
 def sockets_to(port: int) -> set[int]:
@@ -35,16 +35,21 @@ def socket_inodes(pid: int) -> set[int]:
 
 
 def test_two_workers_never_share_a_database_connection(live, settings):
-    # Enough concurrent orders that every worker opens connections of its own.
-    run_threads(16, lambda i: live.place(f"fork-{i}", [("NO-SUCH-SKU", 1)]))
     master = live.procs["orders"].pid
     workers = processes.children(master)
-    database = sockets_to(urlsplit(settings.orders_database_url).port)
+    port = urlsplit(settings.orders_database_url).port
 
-    held = {pid: socket_inodes(pid) & database for pid in [master, *workers]}
+    def every_worker_connected():
+        # Concurrent orders until the kernel has handed some to each worker (pools keep the
+        # connections open afterwards).
+        run_threads(16, lambda i: live.place(f"fork-{i}", [("NO-SUCH-SKU", 1)]))
+        database = sockets_to(port)
+        held = {pid: socket_inodes(pid) & database for pid in [master, *workers]}
+        return held if all(held[w] for w in workers) else None
+
+    held = wait_until(every_worker_connected, timeout_s=30)
 
     assert len(workers) == 2
     assert not held[master]  # the master built the app but never connected
-    assert all(held[w] for w in workers)
     first, second = workers
     assert not held[first] & held[second]

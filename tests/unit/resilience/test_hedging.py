@@ -5,6 +5,8 @@ import threading
 
 import pytest
 
+from order_service.bootstrap import build_inventory
+from shared.config import Settings
 from shared.inventory import InventoryRefused, InventoryUnavailable, Line, UnavailableReason
 from shared.inventory.http import HttpInventory
 from shared.inventory.resilient import ResilientInventory, retryable
@@ -151,3 +153,12 @@ def test_each_copy_sees_the_callers_context():
     hedge(budget=1.0).run(Copies(stalled_then_copy, stalled_then_copy))
 
     assert seen and set(seen) == {"trace-me"}
+
+
+def test_every_request_a_hedging_client_can_send_at_once_has_a_pooled_connection():
+    client = build_inventory(Settings(app_env="test"))
+
+    pool = client.inner.session.get_adapter("http://").poolmanager.connection_pool_kw
+
+    assert client.hedge is not None
+    assert pool["maxsize"] >= client.hedge.threads  # else urllib3 discards and warns
