@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos soak bench load lint clean
+.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench load lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ psql-inventory: venv ## Open psql on the inventory database
 
 test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and mode; zero 5xx
+	FUZZ_EXAMPLES=1000 FUZZ_RANDOM=1 FUZZ_REPORT=.run/fuzz-report.json $(PY) -m pytest tests/fuzz -q
+	@cat .run/fuzz-report.json
 
 test-chaos: venv ## Run every chaos scenario against real processes; report in .run/chaos-report.json
 	$(PY) -m chaos.runner --json .run/chaos-report.json

@@ -14,7 +14,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from chaos.model import SETTABLE, Gremlin, problems
-from shared.schemas import StrictInteger
+from shared.schemas import FullMatch, StrictInteger, Text
 
 
 def _input(f: Field[Any]) -> ma.fields.Field[Any]:
@@ -25,8 +25,8 @@ def _input(f: Field[Any]) -> ma.fields.Field[Any]:
     if meta["low"] is not None:
         rules.append(validate.Range(meta["low"], meta["high"]))
     if meta["pattern"]:
-        rules.append(validate.Regexp(meta["pattern"] + r"\Z"))  # the whole value, no newline
-    cls: type[ma.fields.Field[Any]] = ma.fields.String
+        rules.append(FullMatch(meta["pattern"]))
+    cls: type[ma.fields.Field[Any]] = Text
     if kind.startswith("int"):
         cls = StrictInteger
     elif kind.startswith("float"):

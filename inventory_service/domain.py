@@ -40,6 +40,20 @@ class Stock:
         return self.on_hand - self.reserved
 
 
+# Stock per product stays far inside PostgreSQL's INTEGER (2,147,483,647): a restock that would
+# pass it is refused with this figure instead of overflowing the column.
+MAX_STOCK = 1_000_000_000
+
+
+class StockLimit(Conflict):
+    def __init__(self, sku: str, on_hand: int, quantity: int) -> None:
+        super().__init__(
+            f"restocking {quantity} would take {sku!r} past the limit of {MAX_STOCK} units "
+            f"per product (on hand: {on_hand})",
+            {"sku": sku, "on_hand": on_hand, "quantity": quantity, "limit": MAX_STOCK},
+        )
+
+
 class ProductNotFound(NotFound):
     def __init__(self, sku: str) -> None:
         super().__init__(f"no product with sku {sku!r}", {"sku": sku})

@@ -5,14 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared.schemas import Sku, StrictInteger, unique_by
-
-MAX_STOCK = 1_000_000_000
+from inventory_service.domain import MAX_STOCK
+from shared.schemas import Sku, StrictInteger, Text, unique_by
 
 
 class ProductCreateSchema(ma.Schema):
     sku = Sku(required=True)
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = Text(required=True, validate=validate.Length(1, 200))
     on_hand = StrictInteger(required=True, validate=validate.Range(0, MAX_STOCK))
 
 

@@ -67,7 +67,8 @@ def _restock_once(
     uow: UowFactory, sku: str, quantity: int, key: str | None
 ) -> tuple[RowMapping, bool]:
     with uow() as tx:
-        if not tx.stock.lock_stock([sku]):
+        stock = tx.stock.lock_stock([sku]).get(sku)
+        if stock is None:
             raise domain.ProductNotFound(sku)
         replayed = False
         previous = tx.stock.restock_by_key(key) if key else None
@@ -77,6 +78,8 @@ def _restock_once(
                     "this Idempotency-Key was used for a different restock", {"key": key}
                 )
             replayed = True
+        elif stock.on_hand + quantity > domain.MAX_STOCK:
+            raise domain.StockLimit(sku, stock.on_hand, quantity)
         else:
             tx.stock.change_stock([(sku, quantity, 0)], "restock", idempotency_key=key)
         product = tx.stock.get_product(sku)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import current_app
@@ -31,7 +30,13 @@ from shared.errors import (
     RequestInvalid,
     Unauthenticated,
 )
-from shared.schemas import ID_PATTERN, ApiErrorSchema, IdempotencyHeaderSchema
+from shared.schemas import (
+    ID_PATTERN,
+    SKU_PATTERN,
+    ApiErrorSchema,
+    IdempotencyHeaderSchema,
+    path_value,
+)
 
 api = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Products and stock")
 
@@ -41,6 +46,7 @@ ERRORS = {
     Forbidden: (403, "FORBIDDEN"),
     NotFound: (404, "NOT_FOUND"),
     domain.ProductExists: (409, "PRODUCT_EXISTS"),
+    domain.StockLimit: (409, "STOCK_LIMIT"),
     InvalidTransition: (409, "INVALID_TRANSITION"),
     Conflict: (409, "CONFLICT"),
     domain.ReservationMismatch: (422, "RESERVATION_MISMATCH"),
@@ -57,9 +63,11 @@ def _uow() -> services.UowFactory:
 
 
 def _reservation_id(value: str) -> str:
-    if not re.match(ID_PATTERN, value):
-        raise RequestInvalid("bad reservation id", {"fields": {"id": [f"must match {ID_PATTERN}"]}})
-    return value
+    return path_value("id", value, ID_PATTERN)
+
+
+def _sku(value: str) -> str:
+    return path_value("sku", value, SKU_PATTERN)
 
 
 def _lines(payload: dict[str, Any]) -> list[Line]:
@@ -93,7 +101,7 @@ class Product(MethodView):
     @api.alt_response(404, schema=ApiErrorSchema)
     def get(self, sku: str) -> Any:
         """One product: ``on_hand``, ``reserved`` and ``available``."""
-        return services.get_product(_uow(), sku)
+        return services.get_product(_uow(), _sku(sku))
 
 
 @api.route("/products/<sku>/restock")
@@ -105,7 +113,7 @@ class Restock(MethodView):
     def post(self, body: dict[str, Any], headers: dict[str, Any], sku: str) -> ResponseReturnValue:
         """Add stock (admin); with an ``Idempotency-Key`` a repeated call adds nothing."""
         product, replayed = services.restock(
-            _uow(), sku, body["quantity"], headers["idempotency_key"]
+            _uow(), _sku(sku), body["quantity"], headers["idempotency_key"]
         )
         audit("restocked", sku=sku, quantity=body["quantity"], replayed=replayed)
         return product, 200, {"Idempotent-Replayed": str(replayed).lower()}

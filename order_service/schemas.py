@@ -12,7 +12,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from order_service.domain import OrderStatus
-from shared.schemas import Sku, StrictInteger, unique_by
+from shared.schemas import Email, Sku, StrictInteger, Text, unique_by
 
 
 class Cursor(fields.String):
@@ -39,7 +39,7 @@ class ItemSchema(ma.Schema):
 
 
 class OrderCreateSchema(ma.Schema):
-    customer_id = fields.String(
+    customer_id = Text(
         load_default=None,
         validate=validate.Length(1, 255),
         metadata={
@@ -58,7 +58,7 @@ class OrderQuerySchema(ma.Schema):
     status = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in OrderStatus])
     )
-    customer_id = fields.String(load_default=None, validate=validate.Length(1, 255))
+    customer_id = Text(load_default=None, validate=validate.Length(1, 255))
     limit = StrictInteger(load_default=20, validate=validate.Range(1, 100))
     cursor = Cursor(load_default=None)
 
@@ -107,8 +107,8 @@ PASSWORD_RULES = validate.Length(10, 128, error="must be 10 to 128 characters")
 
 
 class SignupSchema(ma.Schema):
-    email = fields.Email(required=True, validate=validate.Length(3, 254))
-    password = fields.String(required=True, validate=PASSWORD_RULES, load_only=True)
+    email = Email(required=True, validate=validate.Length(3, 254))
+    password = Text(required=True, validate=PASSWORD_RULES, load_only=True)
 
     @ma.validates_schema
     def _not_the_email(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -117,8 +117,8 @@ class SignupSchema(ma.Schema):
 
 
 class LoginSchema(ma.Schema):
-    email = fields.String(required=True, validate=validate.Length(1, 254))
-    password = fields.String(required=True, validate=validate.Length(1, 128), load_only=True)
+    email = Text(required=True, validate=validate.Length(1, 254))
+    password = Text(required=True, validate=validate.Length(1, 128), load_only=True)
 
 
 class AccountSchema(ma.Schema):

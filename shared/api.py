@@ -15,11 +15,14 @@ from flask import Flask
 from webargs.flaskparser import FlaskParser
 
 from shared.errors import RequestInvalid
+from shared.schemas import ApiErrorSchema
 
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
 
 
 class _Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400  # documented as the status it is, not 422
+
     def handle_error(
         self, error: ma.ValidationError, req: Any, schema: ma.Schema, **kwargs: Any
     ) -> NoReturn:
@@ -43,6 +46,12 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     ARGUMENTS_PARSER = _Parser()
 
 
+class Api(flask_smorest.Api):  # type: ignore[misc]
+    """Documents every error response with the unified error body."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+
+
 def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
     """Serve ``/openapi.json`` and the docs at ``/docs``."""
     app.config.update(
@@ -55,4 +64,4 @@ def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
-    return flask_smorest.Api(app)
+    return Api(app)

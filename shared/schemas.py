@@ -2,14 +2,63 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from shared.errors import RequestInvalid
+
+# Written with ^...$ for the OpenAPI document (JSON Schema patterns are ECMA-262); always applied
+# as a full match, since Python's $ also matches before a trailing newline.
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# C0 and C1 controls (NUL included) and lone surrogates: PostgreSQL cannot store NUL, a lone
+# surrogate cannot be encoded as UTF-8, and the others only ever corrupt logs and terminals.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+NO_CONTROL_CHARACTERS = "must not contain control characters"
+
+
+class FullMatch(validate.Regexp):
+    """``validate.Regexp`` that must match the whole value (``re.fullmatch``)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+def full_match(pattern: str, value: str) -> bool:
+    return re.fullmatch(pattern, value) is not None
+
+
+class Text(fields.String):
+    """Text that is stored or logged: refuses control characters and lone surrogates."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        if CONTROL_CHARACTERS.search(text):
+            raise ma.ValidationError(NO_CONTROL_CHARACTERS)
+        return text
+
+
+class Email(fields.Email):
+    """An email address, refused with a clear message when it holds control characters."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
+            raise ma.ValidationError(NO_CONTROL_CHARACTERS)
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return text
+
+
+def path_value(field: str, value: str, pattern: str) -> str:
+    """A value taken from the URL path, checked as the schemas check the same value in a body."""
+    if not full_match(pattern, value):
+        raise RequestInvalid(f"bad {field}", {"fields": {field: [f"must match {pattern}"]}})
+    return value
 
 
 class StrictInteger(fields.Integer):
@@ -30,7 +79,7 @@ class StrictInteger(fields.Integer):
 def Sku(**kwargs: Any) -> fields.String:
     """A stock-keeping unit: 1..64 letters, digits, dot, dash or underscore."""
     return fields.String(
-        validate=validate.Regexp(SKU_PATTERN, error="must be 1-64 letters, digits, '.', '-', '_'"),
+        validate=FullMatch(SKU_PATTERN, error="must be 1-64 letters, digits, '.', '-', '_'"),
         **kwargs,
     )
 
@@ -53,7 +102,7 @@ class IdempotencyHeaderSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    idempotency_key = fields.String(
+    idempotency_key = Text(
         data_key="Idempotency-Key", validate=validate.Length(1, 255), load_default=None
     )
 

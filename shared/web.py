@@ -6,6 +6,7 @@ exception class to status and code is given by each service, so it lives in one 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -14,9 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WsgiResponse
 
 from shared.errors import DomainError, envelope
 
@@ -32,6 +34,19 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
+}
+# The methods the services know. Anything else is refused before Flask sees it, so a caller
+# inventing methods cannot mint new metric series (the exporter labels by method).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Deeper than any document of these APIs (orders nest 3 levels), far below the parser's
+# recursion limit: deeper JSON is refused before it is parsed.
+MAX_JSON_DEPTH = 32
+# What a PostgreSQL data error says, by SQLSTATE; never the value itself (it may be a secret).
+_DATA_ERRORS = {
+    "22001": "a value is longer than the database accepts",
+    "22003": "a number is out of the range the database accepts",
+    "22P02": "a value does not have the form the database expects",
+    "22021": "a value holds characters the database cannot store",
 }
 access_log = logging.getLogger("access")
 log = logging.getLogger(__name__)
@@ -62,8 +77,60 @@ def error_response(
     return response
 
 
+def json_depth(body: bytes, limit: int) -> int:
+    """How deep ``body`` nests arrays and objects, counted up to ``limit + 1``.
+
+    Brackets inside strings are text. Most bodies have fewer brackets than ``limit`` in all,
+    which bounds their depth without a scan.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def refuse_unknown_methods(app: Flask) -> None:
+    """Answer 405 to a method outside ``KNOWN_METHODS`` before Flask (and its metrics) see it."""
+    inner = app.wsgi_app
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") in KNOWN_METHODS:
+            return inner(environ, start_response)
+        body = envelope(
+            "METHOD_NOT_ALLOWED",
+            "unknown HTTP method",
+            {"allowed": sorted(KNOWN_METHODS)},
+            uuid.uuid4().hex,
+        )
+        response = WsgiResponse(json.dumps(body), 405, mimetype="application/json")
+        response.headers["Allow"] = ", ".join(sorted(KNOWN_METHODS))
+        return response(environ, start_response)
+
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
+
+
 def init_web(app: Flask, errors: ErrorMap) -> None:
     """Install request ids, JSON-only bodies, the error handlers and the access log."""
+    refuse_unknown_methods(app)
 
     @app.before_request
     def _start() -> Response | None:
@@ -74,6 +141,11 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
         if has_body and not request.is_json:
             return error_response(
                 415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"
+            )
+        if has_body and json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            message = f"nested deeper than {MAX_JSON_DEPTH} levels"
+            return error_response(
+                400, "VALIDATION_ERROR", "the body is invalid", {"fields": {"body": [message]}}
             )
         return None
 
@@ -121,12 +193,23 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
             headers={"Retry-After": "1"},
         )
 
+    def data_error(exc: DataError) -> Response:
+        # The schemas should have refused the value; this is the last line, and still a 400.
+        # The transaction was rolled back by the unit of work, so nothing was written.
+        diag = getattr(exc.orig, "diag", None)
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        column = getattr(diag, "column_name", None) or "body"
+        message = _DATA_ERRORS.get(state, "a value cannot be stored by the database")
+        log.warning("database refused a value: sqlstate %s", state or "-")
+        return error_response(400, "INVALID_VALUE", message, {"fields": {column: [message]}})
+
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", "unexpected error")
 
     app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DataError, data_error)
     app.register_error_handler(OperationalError, database_down)
     app.register_error_handler(PoolTimeout, database_down)
     app.register_error_handler(Exception, unexpected)
