@@ -4,12 +4,15 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
+# Every dependency from the lock, each file checked against its hash.
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY order_service ./order_service
 COPY inventory_service ./inventory_service
 COPY chaos ./chaos
-RUN pip install -e . && useradd --system --uid 10001 --no-create-home app
+RUN pip install --no-deps -e . && useradd --system --uid 10001 --no-create-home app
 
 USER app
 EXPOSE 3001 3002 3003

@@ -5,18 +5,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench load lint clean
+.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench load lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dependencies
 
-$(VENV)/.installed: pyproject.toml
+# Everything from the lock, every file checked against its hash; then the project itself.
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[dev,load]"
+	$(VENV)/bin/pip install -q --require-hashes -r requirements/dev.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
 	touch $@
+
+LOCK := $(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: venv ## Re-pin every dependency with hashes after changing pyproject.toml (needs PyPI)
+	$(LOCK) -o requirements/runtime.lock pyproject.toml
+	$(LOCK) --extra dev --extra load -o requirements/dev.lock pyproject.toml
 
 up: venv ## Run the whole system in the background (local PostgreSQL if none is configured)
 	$(PY) -m lab.stack up

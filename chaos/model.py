@@ -189,6 +189,9 @@ def problems(values: dict[str, Any]) -> dict[str, list[str]]:
         # A 4xx after a committed reserve would tell the caller "refused" while stock stays
         # reserved: after the commit, only a server error is honest.
         found["status"] = ["after the commit an error gremlin may only answer 5xx"]
+    if (values.get("delay_ms") or 0) + (values.get("jitter_ms") or 0) > MAX_DELAY_MS:
+        # gunicorn would kill the worker first: that is a crash, and the crash kind says so.
+        found["jitter_ms"] = [f"delay_ms + jitter_ms must stay within {MAX_DELAY_MS} ms"]
     if values.get("probability") == 0:
         found["probability"] = ["must be above 0"]
     return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import Field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -68,7 +68,7 @@ gremlin_firings = Table(
     Column("reservation_id", String(64), nullable=True, index=True),
     Column("method", String(8), nullable=False),
     Column("path", String(200), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
 
 
@@ -77,14 +77,23 @@ def _gremlin(row: Any) -> Gremlin:
     return Gremlin(**{**values, "kind": Kind(values["kind"]), "phase": Phase(values["phase"])})
 
 
+# How long a firing is kept: long enough to follow a chaos run's orders to their end, short
+# enough that a gremlin left on for weeks cannot fill the disk.
+FIRINGS_RETENTION = timedelta(days=1)
+
+
 class GremlinStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, firings_retention: timedelta = FIRINGS_RETENTION) -> None:
         self.engine = engine
+        self.firings_retention = firings_retention
 
     def active(self, now: datetime) -> list[Gremlin]:
-        """Gremlins in force now (expired ones are dropped on the way)."""
+        """Gremlins in force now (expired ones, and firings past retention, dropped on the way)."""
         with self.engine.begin() as conn:
             conn.execute(delete(gremlins).where(gremlins.c.expires_at <= now))
+            conn.execute(
+                delete(gremlin_firings).where(gremlin_firings.c.at < now - self.firings_retention)
+            )
             rows = conn.execute(select(gremlins).order_by(gremlins.c.created_at)).all()
         return [_gremlin(r) for r in rows]
 

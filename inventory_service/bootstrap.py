@@ -15,6 +15,6 @@ from shared.db import make_engine
 def build_stock(settings: Settings, application_name: str) -> tuple[Engine, UowFactory]:
     """The engine of the inventory database and the unit-of-work factory on it."""
     engine = make_engine(
-        settings.inventory_database_url, settings, application_name=application_name
+        settings.database_url("inventory"), settings, application_name=application_name
     )
     return engine, partial(UnitOfWork, engine)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from lab.processes import apt_install
 
@@ -26,16 +25,31 @@ class PostgresUnavailable(RuntimeError):
     """No PostgreSQL binaries, and no way to install them here."""
 
 
+ROLES_SQL = Path(__file__).resolve().parent.parent / "deploy" / "postgres" / "roles.sql"
+
+
 @dataclass(frozen=True)
 class Database:
-    """One service's database: name, role and password."""
+    """One service's database: its runtime role and password, and an owner that runs Alembic."""
 
     name: str
     role: str
     password: str
 
+    @property
+    def owner(self) -> str:
+        return f"{self.role}_owner"
+
+    @property
+    def owner_password(self) -> str:
+        return f"{self.password}-owner"
+
     def url(self, host: str, port: int) -> str:
+        """The runtime role's URL: rows only, no DDL."""
         return f"postgresql+psycopg://{self.role}:{self.password}@{host}:{port}/{self.name}"
+
+    def owner_url(self, host: str, port: int) -> str:
+        return f"postgresql+psycopg://{self.owner}:{self.owner_password}@{host}:{port}/{self.name}"
 
 
 def free_port() -> int:
@@ -165,18 +179,18 @@ class LocalCluster:
 
 
 def provision(admin_conninfo: str, databases: list[Database]) -> None:
-    """Create each role and its database; no role may connect to another's database."""
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
-        for db in databases:
-            role, name = sql.Identifier(db.role), sql.Identifier(db.name)
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [db.role]).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            conn.execute(
-                sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(db.password))
-            )
-            if not conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [db.name]
-            ).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(name, role))
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(name))
-            conn.execute(sql.SQL("GRANT ALL ON DATABASE {} TO {}").format(name, role))
+    """Create each database with its owner and runtime roles (deploy/postgres/roles.sql, the
+    script docker-compose.yml runs too); no role may connect to another's database."""
+    psql = find_bindir() / "psql"
+    for db in databases:
+        variables = {
+            "database": db.name,
+            "owner": db.owner,
+            "owner_password": db.owner_password,
+            "runtime": db.role,
+            "runtime_password": db.password,
+        }
+        command = [str(psql), "-X", "-q", "-d", admin_conninfo, "-f", str(ROLES_SQL)]
+        for name, value in variables.items():
+            command += ["-v", f"{name}={value}"]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

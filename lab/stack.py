@@ -88,10 +88,29 @@ def _start(name: str, command: list[str], ready_url: str | None, env: dict[str, 
 
 
 def prepare(settings: Settings) -> None:
-    """Migrate both databases and add the demo products (containers run this once)."""
-    upgrade("orders", settings.orders_database_url)
-    upgrade("inventory", settings.inventory_database_url)
+    """Migrate both databases (as their owners) and add the demo products."""
+    upgrade("orders", settings.owner_database_url("orders"))
+    upgrade("inventory", settings.owner_database_url("inventory"))
     seed(settings)
+
+
+def with_local_owners(settings: Settings) -> Settings:
+    """The local cluster's owner roles run the migrations, unless owner URLs were given."""
+    orders, inventory = local_databases()
+    port = local_cluster().port
+    return settings.replace(
+        orders_owner_database_url=settings.orders_owner_database_url
+        or orders.owner_url("127.0.0.1", port),
+        inventory_owner_database_url=settings.inventory_owner_database_url
+        or inventory.owner_url("127.0.0.1", port),
+    )
+
+
+def process_env(env: dict[str, str], service: str, settings: Settings) -> dict[str, str]:
+    """``env`` holding only ``service``'s runtime database URL: no other, and no owner's."""
+    own = f"{service.upper()}_DATABASE_URL"
+    kept = {k: v for k, v in env.items() if not k.endswith("DATABASE_URL")}
+    return {**kept, own: settings.database_url(service)}
 
 
 def up() -> None:
@@ -102,6 +121,7 @@ def up() -> None:
         print(f"PostgreSQL: local cluster in {cluster.root} on 127.0.0.1:{cluster.port}")
         cluster.start()
         provision(cluster.admin_conninfo(), local_databases())
+        settings = with_local_owners(settings)
     else:
         print("PostgreSQL: using ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL")
     prepare(settings)
@@ -125,9 +145,17 @@ def up() -> None:
     inventory_url = "http://" + settings.inventory_bind
     for name, url in (("inventory", inventory_url), ("orders", order_url)):
         # prometheus_client reads this before anything else: it must be set at process start.
-        metrics_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name)}
+        metrics_env = {
+            **process_env(env, name, settings),
+            "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name),
+        }
         _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
-    _start("reconciler", [sys.executable, "-m", "order_service.reconciler"], None, env)
+    _start(
+        "reconciler",
+        [sys.executable, "-m", "order_service.reconciler"],
+        None,
+        process_env(env, "orders", settings),
+    )
     if not shutil.which("prometheus"):
         processes.apt_install("prometheus")
     prometheus = shutil.which("prometheus")
@@ -188,7 +216,7 @@ def status() -> None:
 def dsn(service: str) -> None:
     """Print a libpq URL for psql."""
     settings = load_settings()
-    url = settings.orders_database_url if service == "orders" else settings.inventory_database_url
+    url = settings.database_url(service)
     print(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False))
 
 

@@ -85,11 +85,10 @@ class System:
         }
 
     def base_env(self, s: Settings) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
         return {
-            **os.environ,
+            **inherited,
             "APP_ENV": "test",
-            "ORDERS_DATABASE_URL": s.orders_database_url,
-            "INVENTORY_DATABASE_URL": s.inventory_database_url,
             "ORDER_BIND": f"127.0.0.1:{self.order_port}",
             "INVENTORY_BIND": f"127.0.0.1:{self.inventory_port}",
             "INVENTORY_URL": f"http://127.0.0.1:{self.inventory_port}",
@@ -115,6 +114,12 @@ class System:
             "RATE_LIMIT_AUTH_PER_EMAIL": LAB_LIMIT,
         }
 
+    def process_env(self, name: str) -> dict[str, str]:
+        """The environment of one process: only its own database's URL, as in production."""
+        service = "inventory" if name == "inventory" else "orders"
+        own = {f"{service.upper()}_DATABASE_URL": self.settings.database_url(service)}
+        return {**self.env(), **own, **self.service_env.get(name, {})}
+
     def start(self, name: str) -> None:
         """Start one of "inventory", "orders", "reconciler" and wait until it serves."""
         if name == "reconciler":
@@ -126,7 +131,7 @@ class System:
             ready = f"http://127.0.0.1:{port}/health/ready"
         log = self.logdir / f"{name}.log"
         seen = log.stat().st_size if log.exists() else 0
-        env = {**self.env(), **self.service_env.get(name, {})}
+        env = self.process_env(name)
         if name != "reconciler":  # gunicorn workers share their metrics through files
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.logdir / f"metrics-{name}")
         proc = processes.start(command, log, env)
@@ -268,14 +273,19 @@ class Environment:
             admin_token=self.admin_token,
             orders_database_url=dbs[0].url("127.0.0.1", self.cluster.port),
             inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
+            orders_owner_database_url=dbs[0].owner_url("127.0.0.1", self.cluster.port),
+            inventory_owner_database_url=dbs[1].owner_url("127.0.0.1", self.cluster.port),
         )
-        upgrade("orders", self.settings.orders_database_url)
-        upgrade("inventory", self.settings.inventory_database_url)
+        upgrade("orders", self.settings.owner_database_url("orders"))
+        upgrade("inventory", self.settings.owner_database_url("inventory"))
+        # The laboratory is the operator: it empties tables between scenarios, as the owner.
         self.orders = make_engine(
-            self.settings.orders_database_url, self.settings, application_name=self.name
+            self.settings.owner_database_url("orders"), self.settings, application_name=self.name
         )
         self.inventory = make_engine(
-            self.settings.inventory_database_url, self.settings, application_name=self.name
+            self.settings.owner_database_url("inventory"),
+            self.settings,
+            application_name=self.name,
         )
         self.system = System(
             self.settings, self.root / "logs", env_overrides=dict(self.env_overrides)

@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    engine = make_engine(settings.orders_database_url, settings, application_name="orders")
+    engine = make_engine(settings.database_url("orders"), settings, application_name="orders")
     registry = init_metrics(app, settings)
     inventory = inventory or build_inventory(settings, ClientMetrics(registry))
     app.extensions["settings"] = settings

@@ -106,7 +106,7 @@ def build_issuer(settings: Settings) -> TokenIssuer:
 def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Accounts, Engine]:
     """The account use cases' context, and the engine it uses (a new one unless given)."""
     engine = engine or make_engine(
-        settings.orders_database_url, settings, application_name="accounts"
+        settings.database_url("orders"), settings, application_name="accounts"
     )
     accounts = Accounts(
         uow=partial(UnitOfWork, engine),

@@ -120,7 +120,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     settings = load_settings()
     configure_logging(settings.log_level, service="reconciler")
-    engine = make_engine(settings.orders_database_url, settings, application_name="reconciler")
+    engine = make_engine(settings.database_url("orders"), settings, application_name="reconciler")
     registry = CollectorRegistry()
     deliveries = Counter(
         "reconciler_deliveries_total",

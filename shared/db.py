@@ -18,6 +18,8 @@ def make_engine(url: str, settings: Settings, *, application_name: str) -> Engin
         pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # Values never reach logs or error messages: they may be emails, tokens or passwords.
+        hide_parameters=True,
         connect_args={
             "connect_timeout": 3,
             "application_name": application_name,

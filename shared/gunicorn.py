@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import load_settings
+from shared.gunicorn_worker import BoundedReadWorker
 from shared.metrics import mark_worker_dead
 
 _settings = load_settings()
+BoundedReadWorker.read_timeout_s = _settings.request_read_timeout_s
 
 
 def settings_for(service: str) -> dict[str, Any]:
@@ -17,8 +19,9 @@ def settings_for(service: str) -> dict[str, Any]:
     return {
         "bind": _settings.order_bind if service == "orders" else _settings.inventory_bind,
         "workers": layout.workers,
-        # Threads let one worker wait on the database or on inventory without stalling others.
-        "worker_class": "gthread",
+        # Threads let one worker wait on the database or on inventory without stalling others;
+        # gthread with a deadline on reading each request, so slow clients cannot hold them.
+        "worker_class": "shared.gunicorn_worker.BoundedReadWorker",
         "threads": layout.threads,
         # Whatever the app holds per process is renewed in each worker (shared.forks).
         "preload_app": _settings.web_preload,

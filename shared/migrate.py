@@ -24,7 +24,7 @@ def run_env(metadata: MetaData | list[MetaData]) -> None:
 
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is set by alembic_config()"
-    engine = create_engine(url, poolclass=NullPool)
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata, compare_type=True)
         with context.begin_transaction():
@@ -52,12 +52,8 @@ def main() -> None:
     parser.add_argument("revision", nargs="?", default="head")
     args = parser.parse_args()
     settings = load_settings()
-    url = (
-        settings.orders_database_url
-        if args.service == "orders"
-        else (settings.inventory_database_url)
-    )
-    upgrade(args.service, url, args.revision)
+    # The owner role runs the DDL; the services' runtime role could not.
+    upgrade(args.service, settings.owner_database_url(args.service), args.revision)
 
 
 if __name__ == "__main__":

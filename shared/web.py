@@ -17,10 +17,11 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
 from shared.errors import DomainError, envelope
+from shared.gunicorn_worker import ClientTooSlow
 
 ErrorMap = Mapping[type[DomainError], tuple[int, str]]
 
@@ -32,6 +33,7 @@ _HTTP_CODES = {
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
@@ -203,6 +205,17 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
         log.warning("database refused a value: sqlstate %s", state or "-")
         return error_response(400, "INVALID_VALUE", message, {"fields": {column: [message]}})
 
+    def too_slow(exc: ClientTooSlow) -> Response:
+        return error_response(408, "REQUEST_TIMEOUT", str(exc), headers={"Connection": "close"})
+
+    def disconnected(exc: ClientDisconnected) -> Response:
+        # werkzeug turns any failed body read into "client disconnected" (400); a body that did
+        # not arrive in time (shared.gunicorn_worker) is a 408.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ClientTooSlow):
+            return too_slow(cause)
+        return http_error(exc)
+
     def unexpected(exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", "unexpected error")
@@ -210,6 +223,8 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
     app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(DataError, data_error)
+    app.register_error_handler(ClientTooSlow, too_slow)
+    app.register_error_handler(ClientDisconnected, disconnected)
     app.register_error_handler(OperationalError, database_down)
     app.register_error_handler(PoolTimeout, database_down)
     app.register_error_handler(Exception, unexpected)

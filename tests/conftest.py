@@ -88,39 +88,51 @@ def settings(postgres: Postgres) -> Settings:
         app_env="test",
         orders_database_url=ORDERS_DB.url(postgres.host, postgres.port),
         inventory_database_url=INVENTORY_DB.url(postgres.host, postgres.port),
+        orders_owner_database_url=ORDERS_DB.owner_url(postgres.host, postgres.port),
+        inventory_owner_database_url=INVENTORY_DB.owner_url(postgres.host, postgres.port),
         log_level="WARNING",
     )
-    upgrade("orders", result.orders_database_url)
-    upgrade("inventory", result.inventory_database_url)
+    upgrade("orders", result.owner_database_url("orders"))
+    upgrade("inventory", result.owner_database_url("inventory"))
     return result
 
 
-@pytest.fixture(scope="session")
-def _orders_engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.orders_database_url, settings, application_name="tests")
-    yield engine
-    engine.dispose()
+def _engines(settings: Settings, service: str) -> tuple[Engine, Engine]:
+    """The runtime role's engine (what the service uses) and the owner's (which may TRUNCATE)."""
+    return (
+        make_engine(settings.database_url(service), settings, application_name="tests"),
+        make_engine(settings.owner_database_url(service), settings, application_name="tests"),
+    )
 
 
 @pytest.fixture(scope="session")
-def _inventory_engine(settings: Settings) -> Iterator[Engine]:
-    engine = make_engine(settings.inventory_database_url, settings, application_name="tests")
-    yield engine
-    engine.dispose()
+def _orders_engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
+    engines = _engines(settings, "orders")
+    yield engines
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _inventory_engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
+    engines = _engines(settings, "inventory")
+    yield engines
+    for engine in engines:
+        engine.dispose()
 
 
 @pytest.fixture
-def orders_engine(_orders_engine: Engine) -> Iterator[Engine]:
-    """The order database, emptied after the test."""
-    yield _orders_engine
-    empty_tables(_orders_engine)
+def orders_engine(_orders_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+    """The order database as the service's runtime role, emptied after the test."""
+    yield _orders_engines[0]
+    empty_tables(_orders_engines[1])
 
 
 @pytest.fixture
-def inventory_engine(_inventory_engine: Engine) -> Iterator[Engine]:
-    """The inventory database, emptied after the test."""
-    yield _inventory_engine
-    empty_tables(_inventory_engine)
+def inventory_engine(_inventory_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+    """The inventory database as the service's runtime role, emptied after the test."""
+    yield _inventory_engines[0]
+    empty_tables(_inventory_engines[1])
 
 
 @pytest.fixture
@@ -163,3 +175,17 @@ def redis_url(tmp_path):
     yield url
     proc.terminate()
     proc.wait()
+
+
+@pytest.fixture
+def orders_owner_engine(_orders_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+    """The order database as its owner (may TRUNCATE: the laboratory's view), emptied after."""
+    yield _orders_engines[1]
+    empty_tables(_orders_engines[1])
+
+
+@pytest.fixture
+def inventory_owner_engine(_inventory_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+    """The inventory database as its owner, emptied after the test."""
+    yield _inventory_engines[1]
+    empty_tables(_inventory_engines[1])

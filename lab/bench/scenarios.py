@@ -52,7 +52,7 @@ class Scenarios(Bench):
         self.fresh()
         port = free_port()
         env = {
-            **self.system.env(),
+            **self.system.process_env("orders"),
             "INVENTORY_CLIENT": "bare",
             "ORDER_BIND": f"127.0.0.1:{port}",
             "PROMETHEUS_MULTIPROC_DIR": str(self.root / "metrics-orders-bare"),

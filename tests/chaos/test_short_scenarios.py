@@ -12,9 +12,14 @@ def scenario(name):
     return found
 
 
-def test_crashes_after_commit_lose_nothing(chaos_system, orders_engine, inventory_engine):
+def test_crashes_after_commit_lose_nothing(
+    chaos_system, orders_owner_engine, inventory_owner_engine
+):
     report = run_scenario(
-        chaos_system, orders_engine, inventory_engine, scenario("crashes_after_commit_10pct")
+        chaos_system,
+        orders_owner_engine,
+        inventory_owner_engine,
+        scenario("crashes_after_commit_10pct"),
     )
 
     assert violations(report["invariants"]) == []
@@ -23,9 +28,11 @@ def test_crashes_after_commit_lose_nothing(chaos_system, orders_engine, inventor
     assert report["orders_by_status"].get("REJECTED", 0) > 0  # scarce stock ran out
 
 
-def test_inventory_stopped_mid_run_loses_nothing(chaos_system, orders_engine, inventory_engine):
+def test_inventory_stopped_mid_run_loses_nothing(
+    chaos_system, orders_owner_engine, inventory_owner_engine
+):
     report = run_scenario(
-        chaos_system, orders_engine, inventory_engine, scenario("inventory_stopped")
+        chaos_system, orders_owner_engine, inventory_owner_engine, scenario("inventory_stopped")
     )
 
     assert violations(report["invariants"]) == []

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_short_headless_locust_run_places_orders_without_failures(live, orders_engine):
     live.create_product("LOCUST-1", 1000)
     live.create_product("LOCUST-2", 1000)
-    env = {**live.env(), "INVENTORY_URL": f"http://127.0.0.1:{live.inventory_port}"}
+    env = {**live.process_env("orders"), "INVENTORY_URL": f"http://127.0.0.1:{live.inventory_port}"}
     # The admin who ships, made as an operator makes one (make up does the same).
     made = subprocess.run(
         [sys.executable, "-m", "order_service.accounts", "create-admin"],

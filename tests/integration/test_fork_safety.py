@@ -35,7 +35,7 @@ def backend_pid(engine) -> int:
 
 
 def test_a_forked_child_opens_its_own_database_connection(settings):
-    engine = make_engine(settings.orders_database_url, settings, application_name="fork-test")
+    engine = make_engine(settings.database_url("orders"), settings, application_name="fork-test")
     try:
         parent = backend_pid(engine)  # now pooled in the parent, as the master's would be
 

@@ -5,10 +5,18 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from compose_spec import PyCompose
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
-from shared.config import _VARIABLES
+from shared.config import _VARIABLES, ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,15 +54,111 @@ def test_the_services_publish_the_ports_of_the_design():
     }
 
 
-def test_each_service_has_its_own_database_and_credentials():
-    services = compose()["services"]
-    env = services["orders"]["environment"]
+def interpolated(environ):
+    """docker-compose.yml as docker compose reads it with ``environ``: ${VAR:-default}, ${VAR}."""
 
-    assert "@orders-db:5432/orders" in env["ORDERS_DATABASE_URL"]
-    assert "@inventory-db:5432/inventory" in env["INVENTORY_DATABASE_URL"]
-    assert services["orders-db"]["environment"]["POSTGRES_USER"] == "orders"
-    assert services["inventory-db"]["environment"]["POSTGRES_USER"] == "inventory"
+    def value(match):
+        name, default = match.group(1), match.group(3) or ""
+        return environ.get(name) or default
+
+    raw = re.sub(r"\$\{(\w+)(:-([^}]*))?\}", value, (ROOT / "docker-compose.yml").read_text())
+    return yaml.safe_load(raw)["services"]
+
+
+APPS = ("prepare", "inventory", "orders", "reconciler")
+
+
+def env_of(service):
+    """The environment a container gets: YAML's true/false arrive as the text "true"/"false"."""
+    return {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in service["environment"].items()
+    }
+
+
+REAL = "r" * 40
+_KEY = Ed25519PrivateKey.generate()
+REAL_SECRETS = {
+    "APP_ENV": "production",
+    "CHAOS_ENABLED": "false",
+    **{
+        name: REAL
+        for name in (
+            "ADMIN_TOKEN",
+            "ADMIN_PASSWORD",
+            "ORDERS_DB_PASSWORD",
+            "INVENTORY_DB_PASSWORD",
+            "ORDERS_DB_OWNER_PASSWORD",
+            "INVENTORY_DB_OWNER_PASSWORD",
+            "GRAFANA_ADMIN_PASSWORD",
+            "POSTGRES_SUPERUSER_PASSWORD",
+        )
+    },
+    # One line each, as in a .env file: the configuration turns "\\n" back into newlines.
+    "AUTH_SIGNING_KEY": _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    .decode()
+    .replace("\n", "\\n"),
+    "AUTH_VERIFY_KEY": _KEY.public_key()
+    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+    .replace("\n", "\\n"),
+}
+
+
+def test_each_process_receives_only_its_own_runtime_database_url():
+    services = interpolated({})
+    urls = {
+        name: sorted(k for k in services[name]["environment"] if k.endswith("DATABASE_URL"))
+        for name in APPS
+    }
+
+    assert urls["orders"] == urls["reconciler"] == ["ORDERS_DATABASE_URL"]
+    assert urls["inventory"] == ["INVENTORY_DATABASE_URL"]
+    # Only the one-shot migration step holds the owners' URLs.
+    assert "ORDERS_OWNER_DATABASE_URL" in urls["prepare"]
+    assert "INVENTORY_OWNER_DATABASE_URL" in urls["prepare"]
+
+
+def test_the_superuser_stays_inside_the_database_containers():
+    services = interpolated({})
+    for db, service in (("orders-db", "orders"), ("inventory-db", "inventory")):
+        env = services[db]["environment"]
+        assert env["POSTGRES_USER"] == "postgres" and env["SERVICE_DB"] == service
+        assert any(
+            "init-roles.sh:/docker-entrypoint-initdb.d/" in v for v in services[db]["volumes"]
+        )
+        for name in APPS:
+            assert "postgres:" not in str(services[name]["environment"]), name
     assert services["orders-db"]["volumes"] != services["inventory-db"]["volumes"]
+
+
+def test_the_development_defaults_start_as_they_are():
+    services = interpolated({})
+    for name in APPS:
+        settings = load_settings(env_of(services[name]))
+        assert settings.chaos_enabled and not settings.is_production, name
+
+
+def test_production_with_the_defaults_refuses_in_every_process():
+    services = interpolated({"APP_ENV": "production"})
+    for name in APPS:
+        with pytest.raises(ConfigError, match="ADMIN_TOKEN"):
+            load_settings(env_of(services[name]))
+
+
+def test_production_refuses_grafanas_default_password():
+    services = interpolated({**REAL_SECRETS, "GRAFANA_ADMIN_PASSWORD": ""})
+
+    with pytest.raises(ConfigError, match="GRAFANA_ADMIN_PASSWORD"):
+        load_settings(env_of(services["prepare"]))
+
+
+def test_production_with_real_secrets_loads_and_each_process_finds_its_database():
+    services = interpolated(REAL_SECRETS)
+    for name, service in (("prepare", "orders"), ("inventory", "inventory"), ("orders", "orders")):
+        settings = load_settings(env_of(services[name]))
+        assert settings.is_production and REAL in settings.database_url(service)
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == REAL
 
 
 def test_start_order_follows_health_and_every_long_running_service_has_a_check():

@@ -172,6 +172,8 @@ def test_changes_need_the_admin_token_or_an_admins_jwt(client, headers, status):
         {"kind": "error", "status": 200},
         {"kind": "error", "probability": 1.5},
         {"kind": "latency", "delay_ms": 999999},
+        {"kind": "latency", "delay_ms": 20000, "jitter_ms": 20000},  # past the worker timeout
+        {"kind": "error", "phase": "after", "status": 409},
         {"kind": "error", "path": "no-slash"},
         {"kind": "error", "ttl_s": 0},
         {"kind": "error", "phase": "after", "status": 404},
@@ -184,6 +186,13 @@ def test_an_invalid_gremlin_is_a_400(client, body):
 
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("name", ["x%00", "x%0A", "x%1B"])
+def test_a_gremlin_name_with_control_characters_is_a_400(client, name):
+    response = client.put(f"/chaos/{name}", json={"kind": "error"}, headers=AUTH)
+
+    assert response.status_code == 400
 
 
 def test_an_admins_jwt_may_change_gremlins_too(client):
@@ -236,3 +245,19 @@ def test_an_unauthenticated_change_is_a_401_whatever_the_body(client, body):
     response = client.put("/chaos/x", headers={"Authorization": ""}, **as_json)
 
     assert response.status_code == 401
+
+
+def test_firings_past_retention_are_pruned_when_gremlins_are_read(client, app, rec):
+    store = app.extensions["chaos"].store
+    put(client, "boom", kind="error", status=503, path="/api/v1/reservations/*")
+    for _ in range(3):
+        client.put("/api/v1/reservations/r1", json=LINES)
+    assert len(store.firings()) == 3
+
+    rec.now += store.firings_retention / 2
+    client.get("/api/v1/products/A")  # reads the gremlins: nothing old enough yet
+    assert len(store.firings()) == 3
+
+    rec.now += store.firings_retention
+    client.get("/api/v1/products/A")
+    assert store.firings() == []

@@ -67,8 +67,13 @@ class Settings:
     """Every tunable of both services; see the configuration table in the README."""
 
     app_env: str = "development"
+    # Each service's runtime role: data only (SELECT/INSERT/UPDATE/DELETE), no DDL. A process
+    # reads only its own service's URL (``database_url``).
     orders_database_url: str = DEFAULT_ORDERS_DATABASE_URL
     inventory_database_url: str = DEFAULT_INVENTORY_DATABASE_URL
+    # The owner role, which runs Alembic (and only that); unset, migrations use the runtime URL.
+    orders_owner_database_url: str | None = None
+    inventory_owner_database_url: str | None = None
     # Unset: the service's measured layout (LAYOUTS); set, it applies to the process started.
     db_pool_size: int | None = None
     db_pool_timeout_s: float = 5.0
@@ -107,6 +112,9 @@ class Settings:
     reconciler_batch_size: int = 50
     reconciler_concurrency: int = 8
     max_body_bytes: int = 64 * 1024
+    # A client has this long to send its whole request (line, headers, body) once a worker
+    # thread takes it; slower ones are disconnected (or answered 408) so they cannot hold threads.
+    request_read_timeout_s: float = 10.0
     admin_token: str = DEFAULT_ADMIN_TOKEN
     chaos_enabled: bool = False
     log_level: str = "INFO"
@@ -140,6 +148,34 @@ class Settings:
     rate_limit_orders_per_address: str = DEFAULT_ORDER_LIMIT
     rate_limit_auth_per_address: str = DEFAULT_AUTH_LIMIT
     rate_limit_auth_per_email: str = DEFAULT_AUTH_LIMIT
+    # Only checked: docker-compose.yml hands Grafana's admin password to the one-shot ``prepare``
+    # step too, so that production mode refuses Grafana's default.
+    grafana_admin_password: str | None = None
+
+    def database_url(self, service: str) -> str:
+        """The runtime URL of ``service`` ("orders" or "inventory"), the one its processes use.
+
+        Production refuses the built-in default here, where a process asks for its own URL: the
+        inventory service never needs the order database's URL, so it need not be set there.
+        """
+        orders = service == "orders"
+        variable = "ORDERS_DATABASE_URL" if orders else "INVENTORY_DATABASE_URL"
+        url = self.orders_database_url if orders else self.inventory_database_url
+        default = DEFAULT_ORDERS_DATABASE_URL if orders else DEFAULT_INVENTORY_DATABASE_URL
+        if self.is_production and url == default:
+            raise ConfigError(
+                f"{variable}: production needs it set; the default holds a development password"
+            )
+        return url
+
+    def owner_database_url(self, service: str) -> str:
+        """The URL Alembic runs with: the owner role's, or the runtime one when no owner is set."""
+        owner = (
+            self.orders_owner_database_url
+            if service == "orders"
+            else (self.inventory_owner_database_url)
+        )
+        return owner or self.database_url(service)
 
     def layout(self, service: str) -> Layout:
         """The layout of ``service`` ("orders", "inventory"; others use the orders one), with
@@ -174,6 +210,8 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "APP_ENV": ("app_env", str),
     "ORDERS_DATABASE_URL": ("orders_database_url", str),
     "INVENTORY_DATABASE_URL": ("inventory_database_url", str),
+    "ORDERS_OWNER_DATABASE_URL": ("orders_owner_database_url", str),
+    "INVENTORY_OWNER_DATABASE_URL": ("inventory_owner_database_url", str),
     "DB_POOL_SIZE": ("db_pool_size", int),
     "DB_POOL_TIMEOUT_S": ("db_pool_timeout_s", float),
     "INVENTORY_URL": ("inventory_url", str),
@@ -201,6 +239,7 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "RECONCILER_BATCH_SIZE": ("reconciler_batch_size", int),
     "RECONCILER_CONCURRENCY": ("reconciler_concurrency", int),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
+    "REQUEST_READ_TIMEOUT_S": ("request_read_timeout_s", float),
     "ADMIN_TOKEN": ("admin_token", str),
     "CHAOS_ENABLED": ("chaos_enabled", _bool),
     "LOG_LEVEL": ("log_level", str),
@@ -228,6 +267,7 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "RATE_LIMIT_ORDERS_PER_ADDRESS": ("rate_limit_orders_per_address", str),
     "RATE_LIMIT_AUTH_PER_ADDRESS": ("rate_limit_auth_per_address", str),
     "RATE_LIMIT_AUTH_PER_EMAIL": ("rate_limit_auth_per_email", str),
+    "GRAFANA_ADMIN_PASSWORD": ("grafana_admin_password", str),
 }
 
 # Lower bounds that keep a typo from turning into a hang or a division by zero.
@@ -251,6 +291,7 @@ _POSITIVE = {
     "reconciler_batch_size",
     "reconciler_concurrency",
     "max_body_bytes",
+    "request_read_timeout_s",
     "web_workers",
     "web_threads",
     "auth_token_ttl_s",
@@ -295,24 +336,11 @@ def validate(settings: Settings) -> None:
         raise ConfigError("BREAKER_FAIL_MAX must be 0 (off) or positive")
     if settings.inventory_client not in {"resilient", "bare"}:
         raise ConfigError("INVENTORY_CLIENT must be resilient or bare")
-    if not settings.is_production:
-        return
-    if settings.admin_token == DEFAULT_ADMIN_TOKEN or len(settings.admin_token) < 16:
-        raise ConfigError("production needs ADMIN_TOKEN set to a secret of 16+ characters")
-    for variable, url in (
-        ("ORDERS_DATABASE_URL", settings.orders_database_url),
-        ("INVENTORY_DATABASE_URL", settings.inventory_database_url),
-    ):
-        if url in {DEFAULT_ORDERS_DATABASE_URL, DEFAULT_INVENTORY_DATABASE_URL}:
-            raise ConfigError(f"production needs {variable} set (the default is a dev password)")
-    if settings.chaos_enabled:
-        raise ConfigError("CHAOS_ENABLED cannot be on in production")
-    if settings.auth_signing_key == DEV_SIGNING_KEY or settings.auth_verify_key == DEV_VERIFY_KEY:
-        raise ConfigError(
-            "production needs AUTH_SIGNING_KEY and AUTH_VERIFY_KEY set to your own Ed25519 key "
-            "pair (the defaults are the published development key)"
-        )
-    if settings.admin_password == DEFAULT_ADMIN_PASSWORD:
-        raise ConfigError("production needs ADMIN_PASSWORD changed from the development default")
-    if settings.inventory_client != "resilient":
-        raise ConfigError("production needs INVENTORY_CLIENT=resilient")
+    if settings.is_production:
+        from shared.config.production import refusals
+
+        found = refusals(settings)
+        if found:
+            raise ConfigError(
+                "APP_ENV=production refuses to start:\n" + "\n".join(f"  - {r}" for r in found)
+            )
