@@ -181,7 +181,9 @@ class LocalCluster:
 def provision(admin_conninfo: str, databases: list[Database]) -> None:
     """Create each database with its owner and runtime roles (deploy/postgres/roles.sql, the
     script docker-compose.yml runs too); no role may connect to another's database."""
-    psql = find_bindir() / "psql"
+    psql = find_bindir() / "psql"  # postgresql-client, which Debian's postgresql depends on
+    if not psql.exists():
+        psql = Path(shutil.which("psql") or psql)
     for db in databases:
         variables = {
             "database": db.name,

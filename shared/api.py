@@ -11,13 +11,16 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask
+from flask import Flask, Response, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
 from shared.errors import RequestInvalid
 from shared.schemas import ApiErrorSchema
 
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+# Swagger UI's files come from a pinned package and are served by the service itself: the docs
+# work offline, and no third party's script runs on the service's origin.
+SWAGGER_UI_URL = "/docs/assets/"
 
 
 class _Parser(FlaskParser):
@@ -64,4 +67,9 @@ def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
+    app.add_url_rule(SWAGGER_UI_URL + "<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     return Api(app)
+
+
+def _swagger_ui_asset(filename: str) -> Response:
+    return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
