@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from shared.config import Settings
+
 ROOT = Path(__file__).resolve().parents[1]
 
 BIN = Path(sys.executable).parent
@@ -142,3 +144,10 @@ def apt_install(package: str) -> bool:
             print(f"{package}: apt-get failed", flush=True)
             return False
     return True
+
+
+def own_database_only(env: Mapping[str, str], service: str, settings: Settings) -> dict[str, str]:
+    """``env`` with ``service``'s runtime database URL and no other (no owner's either): each
+    process receives only its own database, as in production."""
+    kept = {k: v for k, v in env.items() if not k.endswith("DATABASE_URL")}
+    return {**kept, f"{service.upper()}_DATABASE_URL": settings.database_url(service)}

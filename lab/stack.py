@@ -106,13 +106,6 @@ def with_local_owners(settings: Settings) -> Settings:
     )
 
 
-def process_env(env: dict[str, str], service: str, settings: Settings) -> dict[str, str]:
-    """``env`` holding only ``service``'s runtime database URL: no other, and no owner's."""
-    own = f"{service.upper()}_DATABASE_URL"
-    kept = {k: v for k, v in env.items() if not k.endswith("DATABASE_URL")}
-    return {**kept, own: settings.database_url(service)}
-
-
 def up() -> None:
     settings = load_settings()
     RUN.mkdir(exist_ok=True)
@@ -146,7 +139,7 @@ def up() -> None:
     for name, url in (("inventory", inventory_url), ("orders", order_url)):
         # prometheus_client reads this before anything else: it must be set at process start.
         metrics_env = {
-            **process_env(env, name, settings),
+            **processes.own_database_only(env, name, settings),
             "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name),
         }
         _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
@@ -154,7 +147,7 @@ def up() -> None:
         "reconciler",
         [sys.executable, "-m", "order_service.reconciler"],
         None,
-        process_env(env, "orders", settings),
+        processes.own_database_only(env, "orders", settings),
     )
     if not shutil.which("prometheus"):
         processes.apt_install("prometheus")

@@ -85,9 +85,8 @@ class System:
         }
 
     def base_env(self, s: Settings) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
         return {
-            **inherited,
+            **os.environ,
             "APP_ENV": "test",
             "ORDER_BIND": f"127.0.0.1:{self.order_port}",
             "INVENTORY_BIND": f"127.0.0.1:{self.inventory_port}",
@@ -117,8 +116,8 @@ class System:
     def process_env(self, name: str) -> dict[str, str]:
         """The environment of one process: only its own database's URL, as in production."""
         service = "inventory" if name == "inventory" else "orders"
-        own = {f"{service.upper()}_DATABASE_URL": self.settings.database_url(service)}
-        return {**self.env(), **own, **self.service_env.get(name, {})}
+        env = processes.own_database_only(self.env(), service, self.settings)
+        return {**env, **self.service_env.get(name, {})}
 
     def start(self, name: str) -> None:
         """Start one of "inventory", "orders", "reconciler" and wait until it serves."""

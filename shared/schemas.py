@@ -34,24 +34,25 @@ def full_match(pattern: str, value: str) -> bool:
     return re.fullmatch(pattern, value) is not None
 
 
+def _refuse_control_characters(value: str) -> None:
+    if CONTROL_CHARACTERS.search(value):
+        raise ma.ValidationError(NO_CONTROL_CHARACTERS)
+
+
 class Text(fields.String):
     """Text that is stored or logged: refuses control characters and lone surrogates."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text: str = super()._deserialize(value, attr, data, **kwargs)
-        if CONTROL_CHARACTERS.search(text):
-            raise ma.ValidationError(NO_CONTROL_CHARACTERS)
-        return text
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, _refuse_control_characters)
 
 
 class Email(fields.Email):
-    """An email address, refused with a clear message when it holds control characters."""
+    """An email address; control characters get their own message, not "not a valid email"."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
-            raise ma.ValidationError(NO_CONTROL_CHARACTERS)
-        text: str = super()._deserialize(value, attr, data, **kwargs)
-        return text
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators.insert(0, _refuse_control_characters)
 
 
 def path_value(field: str, value: str, pattern: str) -> str:

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import Engine
@@ -97,42 +98,59 @@ def settings(postgres: Postgres) -> Settings:
     return result
 
 
-def _engines(settings: Settings, service: str) -> tuple[Engine, Engine]:
-    """The runtime role's engine (what the service uses) and the owner's (which may TRUNCATE)."""
-    return (
+class Engines(NamedTuple):
+    """One database as the service's runtime role (rows only) and as its owner (may TRUNCATE)."""
+
+    runtime: Engine
+    owner: Engine
+
+
+def _engines(settings: Settings, service: str) -> Iterator[Engines]:
+    engines = Engines(
         make_engine(settings.database_url(service), settings, application_name="tests"),
         make_engine(settings.owner_database_url(service), settings, application_name="tests"),
     )
-
-
-@pytest.fixture(scope="session")
-def _orders_engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
-    engines = _engines(settings, "orders")
     yield engines
     for engine in engines:
         engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def _inventory_engines(settings: Settings) -> Iterator[tuple[Engine, Engine]]:
-    engines = _engines(settings, "inventory")
-    yield engines
-    for engine in engines:
-        engine.dispose()
+def _orders(settings: Settings) -> Iterator[Engines]:
+    yield from _engines(settings, "orders")
+
+
+@pytest.fixture(scope="session")
+def _inventory(settings: Settings) -> Iterator[Engines]:
+    yield from _engines(settings, "inventory")
 
 
 @pytest.fixture
-def orders_engine(_orders_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+def orders_engine(_orders: Engines) -> Iterator[Engine]:
     """The order database as the service's runtime role, emptied after the test."""
-    yield _orders_engines[0]
-    empty_tables(_orders_engines[1])
+    yield _orders.runtime
+    empty_tables(_orders.owner)
 
 
 @pytest.fixture
-def inventory_engine(_inventory_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
+def inventory_engine(_inventory: Engines) -> Iterator[Engine]:
     """The inventory database as the service's runtime role, emptied after the test."""
-    yield _inventory_engines[0]
-    empty_tables(_inventory_engines[1])
+    yield _inventory.runtime
+    empty_tables(_inventory.owner)
+
+
+@pytest.fixture
+def orders_owner_engine(_orders: Engines) -> Iterator[Engine]:
+    """The order database as its owner (the laboratory's view: it may TRUNCATE), emptied after."""
+    yield _orders.owner
+    empty_tables(_orders.owner)
+
+
+@pytest.fixture
+def inventory_owner_engine(_inventory: Engines) -> Iterator[Engine]:
+    """The inventory database as its owner, emptied after the test."""
+    yield _inventory.owner
+    empty_tables(_inventory.owner)
 
 
 @pytest.fixture
@@ -175,17 +193,3 @@ def redis_url(tmp_path):
     yield url
     proc.terminate()
     proc.wait()
-
-
-@pytest.fixture
-def orders_owner_engine(_orders_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
-    """The order database as its owner (may TRUNCATE: the laboratory's view), emptied after."""
-    yield _orders_engines[1]
-    empty_tables(_orders_engines[1])
-
-
-@pytest.fixture
-def inventory_owner_engine(_inventory_engines: tuple[Engine, Engine]) -> Iterator[Engine]:
-    """The inventory database as its owner, emptied after the test."""
-    yield _inventory_engines[1]
-    empty_tables(_inventory_engines[1])

@@ -170,12 +170,9 @@ class Settings:
 
     def owner_database_url(self, service: str) -> str:
         """The URL Alembic runs with: the owner role's, or the runtime one when no owner is set."""
-        owner = (
-            self.orders_owner_database_url
-            if service == "orders"
-            else (self.inventory_owner_database_url)
-        )
-        return owner or self.database_url(service)
+        if service == "orders":
+            return self.orders_owner_database_url or self.database_url(service)
+        return self.inventory_owner_database_url or self.database_url(service)
 
     def layout(self, service: str) -> Layout:
         """The layout of ``service`` ("orders", "inventory"; others use the orders one), with

@@ -36,8 +36,8 @@ DEV_PASSWORDS = frozenset(
 )
 
 
-def _secret(variable: str, value: str, default: str | None = None) -> list[str]:
-    if value == default or value in DEV_PASSWORDS:
+def _secret(variable: str, value: str) -> list[str]:
+    if value in DEV_PASSWORDS:
         return [f"{variable} is a development default; set your own ({GENERATE})"]
     if len(value.encode()) < MIN_SECRET_BYTES:
         return [
@@ -49,7 +49,7 @@ def _secret(variable: str, value: str, default: str | None = None) -> list[str]:
 def _database(variable: str, url: str | None, default: str | None) -> list[str]:
     if url is None or url == default:
         return []  # unset here; the process that needs it refuses the default (database_url)
-    password = urlsplit(url.replace("+psycopg", "")).password
+    password = urlsplit(url).password
     if password is None:
         return []  # no password in the URL: peer, certificate or IAM authentication
     if password in DEV_PASSWORDS:
@@ -62,8 +62,8 @@ def _database(variable: str, url: str | None, default: str | None) -> list[str]:
 def refusals(settings: Settings) -> list[str]:
     """Everything wrong with ``settings`` for production; empty when it may start."""
     found = [
-        *_secret("ADMIN_TOKEN", settings.admin_token, DEFAULT_ADMIN_TOKEN),
-        *_secret("ADMIN_PASSWORD", settings.admin_password, DEFAULT_ADMIN_PASSWORD),
+        *_secret("ADMIN_TOKEN", settings.admin_token),
+        *_secret("ADMIN_PASSWORD", settings.admin_password),
         *_database(
             "ORDERS_DATABASE_URL", settings.orders_database_url, DEFAULT_ORDERS_DATABASE_URL
         ),

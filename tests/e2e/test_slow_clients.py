@@ -9,7 +9,6 @@ import concurrent.futures
 import os
 import select
 import socket
-import time
 
 import pytest
 import requests
@@ -71,13 +70,11 @@ def test_slow_headers_are_cut_off_and_normal_requests_still_served(tight_invento
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         slow = [pool.submit(trickle, port, head, tail) for _ in range(3)]
-        started = time.monotonic()
         normal = requests.get(f"http://127.0.0.1:{port}/health/live", timeout=15)
         results = [f.result(timeout=60) for f in slow]
 
     assert normal.status_code == 200
     assert None not in results  # every slow client was disconnected by the server
-    assert time.monotonic() - started < MAX_BYTES * TRICKLE_S
 
 
 def test_a_slow_body_is_answered_408(tight_inventory):

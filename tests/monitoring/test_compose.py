@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 from compose_spec import PyCompose
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 from shared.config import _VARIABLES, ConfigError, load_settings
+from tests.unit.test_production_mode import SAFE_PRODUCTION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,7 +71,6 @@ def env_of(service):
 
 
 REAL = "r" * 40
-_KEY = Ed25519PrivateKey.generate()
 REAL_SECRETS = {
     "APP_ENV": "production",
     "CHAOS_ENABLED": "false",
@@ -95,13 +88,8 @@ REAL_SECRETS = {
         )
     },
     # One line each, as in a .env file: the configuration turns "\\n" back into newlines.
-    "AUTH_SIGNING_KEY": _KEY.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    .decode()
-    .replace("\n", "\\n"),
-    "AUTH_VERIFY_KEY": _KEY.public_key()
-    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
-    .decode()
-    .replace("\n", "\\n"),
+    "AUTH_SIGNING_KEY": SAFE_PRODUCTION["AUTH_SIGNING_KEY"].replace("\n", "\\n"),
+    "AUTH_VERIFY_KEY": SAFE_PRODUCTION["AUTH_VERIFY_KEY"].replace("\n", "\\n"),
 }
 
 

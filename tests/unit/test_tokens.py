@@ -14,6 +14,19 @@ from shared.errors import Unauthenticated
 S = Settings()
 
 
+def admin_claims():
+    """Well-formed admin claims, for tokens whose signature is what is wrong."""
+    now = int(time.time())
+    return {
+        "sub": "x",
+        "role": "admin",
+        "iss": S.auth_issuer,
+        "aud": "orders-api",
+        "iat": now,
+        "exp": now + 60,
+    }
+
+
 def verifier(audiences=("orders-api",)):
     return TokenVerifier(S.auth_verify_key, S.auth_issuer, list(audiences))
 
@@ -41,26 +54,12 @@ def test_a_fresh_token_names_its_subject_role_and_audience():
         issuer(clock=lambda: time.time() - 3600).issue("c-1", Role.CUSTOMER, "orders-api", 900),
         issuer().issue("c-1", Role.CUSTOMER, "inventory", 900),  # meant for another audience
         jwt.encode(
-            {
-                "sub": "x",
-                "role": "admin",
-                "iss": S.auth_issuer,
-                "aud": "orders-api",
-                "iat": int(time.time()),
-                "exp": int(time.time()) + 60,
-            },
+            admin_claims(),
             Ed25519PrivateKey.generate(),
             algorithm="EdDSA",
         ),
         jwt.encode(
-            {
-                "sub": "x",
-                "role": "admin",
-                "iss": S.auth_issuer,
-                "aud": "orders-api",
-                "iat": int(time.time()),
-                "exp": int(time.time()) + 60,
-            },
+            admin_claims(),
             None,
             algorithm="none",
         ),
