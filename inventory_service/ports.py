@@ -55,6 +55,8 @@ class StockStore(Protocol):
         status: ReservationStatus,
         lines: Iterable[Line],
         rejection: dict[str, Any] | None = None,
+        *,
+        reserve_stock: bool = False,
     ) -> StoredReservation | None: ...
 
     def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None: ...

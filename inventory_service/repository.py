@@ -5,13 +5,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, RowMapping, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from inventory_service.domain import Line, ReservationStatus, Stock
 from inventory_service.ports import StoredReservation
 from inventory_service.tables import products, reservation_lines, reservations, stock_movements
 from shared.uow import UnitOfWork as BaseUnitOfWork
+
+# Nothing but the reservation row is written unless it was created (the CTEs read
+# ``created``); the foreign keys are checked at the end of the statement, as usual.
+_INSERT_RESERVATION = text(
+    """
+WITH created AS (
+    INSERT INTO reservations (id, status, rejection)
+    VALUES (CAST(:id AS text), CAST(:status AS text), :rejection)
+    ON CONFLICT DO NOTHING
+    RETURNING id, created_at, updated_at
+), lines AS (
+    INSERT INTO reservation_lines (reservation_id, sku, quantity)
+    SELECT created.id, l.sku, l.quantity
+    FROM created, unnest(CAST(:skus AS text[]), CAST(:quantities AS int[])) AS l(sku, quantity)
+), moved AS (
+    UPDATE products p SET reserved = p.reserved + m.quantity, updated_at = now()
+    FROM created, unnest(CAST(:moved_skus AS text[]), CAST(:moved_quantities AS int[]))
+        AS m(sku, quantity)
+    WHERE p.sku = m.sku
+), ledger AS (
+    INSERT INTO stock_movements (sku, kind, on_hand_delta, reserved_delta, reservation_id)
+    SELECT m.sku, 'reserve', 0, m.quantity, created.id
+    FROM created, unnest(CAST(:moved_skus AS text[]), CAST(:moved_quantities AS int[]))
+        AS m(sku, quantity)
+)
+SELECT created_at, updated_at FROM created
+"""
+).bindparams(bindparam("rejection", type_=JSONB(none_as_null=True)))
 
 
 class StockRepository:
@@ -134,25 +162,30 @@ class StockRepository:
         status: ReservationStatus,
         lines: Iterable[Line],
         rejection: dict[str, Any] | None = None,
+        *,
+        reserve_stock: bool = False,
     ) -> StoredReservation | None:
-        """Store a new reservation; None when another transaction stored this id first."""
+        """Store a new reservation; None when another transaction stored this id first.
+
+        ``reserve_stock`` also moves each line's quantity to reserved, with its ledger rows,
+        in the same statement: the whole write of a reserve is one round trip.
+        """
+        lines = tuple(lines)
+        moved = lines if reserve_stock else ()
         row = self.conn.execute(
-            insert(reservations)
-            .values(id=reservation_id, status=status.value, rejection=rejection)
-            .on_conflict_do_nothing()
-            .returning(reservations.c.created_at, reservations.c.updated_at)
+            _INSERT_RESERVATION,
+            {
+                "id": reservation_id,
+                "status": status.value,
+                "rejection": rejection,
+                "skus": [ln.sku for ln in lines],
+                "quantities": [ln.quantity for ln in lines],
+                "moved_skus": [ln.sku for ln in moved],
+                "moved_quantities": [ln.quantity for ln in moved],
+            },
         ).first()
         if row is None:
             return None
-        lines = tuple(lines)
-        if lines:
-            self.conn.execute(
-                reservation_lines.insert(),
-                [
-                    {"reservation_id": reservation_id, "sku": ln.sku, "quantity": ln.quantity}
-                    for ln in lines
-                ],
-            )
         return StoredReservation(
             reservation_id, status, lines, rejection, row.created_at, row.updated_at
         )

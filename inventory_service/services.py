@@ -98,13 +98,15 @@ def get_reservation(uow: UowFactory, reservation_id: str) -> StoredReservation:
 
 
 def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outcome:
-    """Reserve every line or none; a repeat returns the stored outcome."""
+    """Reserve every line or none; a repeat returns the stored outcome.
+
+    A new reservation is the common case, so it is tried first: lock the stock, decide, and
+    write the reservation with its stock moves in one statement, which writes nothing when
+    the id is taken. Only then is the stored outcome read, for a repeat.
+    """
     lines = domain.canonical(lines)
     while True:
         with uow() as tx:
-            stored = tx.stock.get_reservation(reservation_id)
-            if stored is not None:
-                return _replayed(stored, lines)
             stock = tx.stock.lock_stock(line.sku for line in lines)
             missing = domain.shortages(lines, stock)
             if missing:
@@ -112,15 +114,20 @@ def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outc
                 rejection: dict[str, Any] | None = {"shortages": [asdict(s) for s in missing]}
             else:
                 status, rejection = ReservationStatus.RESERVED, None
-            created = tx.stock.insert_reservation(reservation_id, status, lines, rejection)
-            if created is None:
-                continue  # a concurrent call with this id won; its stored outcome answers
-            if status is ReservationStatus.RESERVED:
-                tx.stock.change_stock(
-                    ((ln.sku, 0, ln.quantity) for ln in lines), "reserve", reservation_id
-                )
-            tx.commit()
-        return Outcome(created, created=True)
+            created = tx.stock.insert_reservation(
+                reservation_id,
+                status,
+                lines,
+                rejection,
+                reserve_stock=status is ReservationStatus.RESERVED,
+            )
+            if created is not None:
+                tx.commit()
+                return Outcome(created, created=True)
+            stored = tx.stock.get_reservation(reservation_id)
+        if stored is not None:
+            return _replayed(stored, lines)
+        # The id was taken by a transaction that then rolled back: try again.
 
 
 def _replayed(stored: StoredReservation, lines: tuple[Line, ...]) -> Outcome:

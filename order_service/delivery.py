@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import OrderUnitOfWork, OutboxCommand
+from order_service.ports import Answer, OrderUnitOfWork, OutboxCommand, UowFactory
 from shared.inventory import (
     InventoryPort,
     InventoryRefused,
@@ -37,7 +37,7 @@ Outcome = InventoryReply | InventoryRefused | InventoryUnavailable
 class Deliverer:
     """What delivery needs: transactions, the inventory port and a clock."""
 
-    uow: Callable[[], OrderUnitOfWork]
+    uow: UowFactory
     inventory: InventoryPort
     clock: Callable[[], datetime]
     retry_base_s: float = 0.5
@@ -114,18 +114,57 @@ class Deliverer:
             order = tx.orders.get(command.order_id, lock=True)
         if order is None or order.status is not OrderStatus.PENDING:
             return order  # settled meanwhile (or cancelled): nothing is left to decide
-        if isinstance(outcome, InventoryRefused):
-            # A refusal will not change on a retry: close the order and say why.
-            order.transition(OrderStatus.REJECTED, now, f"inventory refused: {outcome.code}")
-            order.rejection = {"reason": str(outcome), "shortages": []}
-        elif outcome.state is ReservationState.RESERVED:
-            order.transition(OrderStatus.CONFIRMED, now, "stock reserved")
-        elif outcome.state is ReservationState.REJECTED:
-            order.reject(outcome.shortages, now)
-        else:
-            return order  # RELEASED: a cancel overtook the reserve; the order is not PENDING
-        tx.orders.save(order)
+        if decide(order, outcome, now):
+            tx.orders.save(order)
         return order
+
+    def settle_placed(
+        self,
+        command: OutboxCommand,
+        outcome: Outcome,
+        placed: Order,
+        present: Callable[[Order], Answer],
+        key: tuple[str, str] | None,
+    ) -> Answer:
+        """Settle the reserve of an order this request has just placed; complete its key.
+
+        The common case, inventory answered and nothing else touched the order since, is one
+        statement; anything else goes through ``settle`` in a transaction, from what is stored.
+        """
+        known: Order | None = placed
+        if not isinstance(outcome, InventoryUnavailable):
+            expected, now = placed.version, self.clock()
+            if decide(placed, outcome, now):
+                answer = present(placed)
+                with self.uow(single_statement=True) as single:
+                    moved = single.placements.settle(placed, command.id, expected, now, answer, key)
+                    single.commit()
+                if moved:
+                    return answer
+                known = None  # something else moved it meanwhile: settle from what is stored
+        with self.uow() as tx:
+            current = self.settle(tx, command, outcome, placed=known)
+            assert current is not None  # the order was stored before its command was sent
+            answer = present(current)
+            if key is not None:
+                tx.keys.complete(*key, answer)
+            tx.commit()
+        return answer
+
+
+def decide(order: Order, outcome: InventoryReply | InventoryRefused, now: datetime) -> bool:
+    """Move a PENDING order as inventory's answer to its reserve says; False if it stays."""
+    if isinstance(outcome, InventoryRefused):
+        # A refusal will not change on a retry: close the order and say why.
+        order.transition(OrderStatus.REJECTED, now, f"inventory refused: {outcome.code}")
+        order.rejection = {"reason": str(outcome), "shortages": []}
+    elif outcome.state is ReservationState.RESERVED:
+        order.transition(OrderStatus.CONFIRMED, now, "stock reserved")
+    elif outcome.state is ReservationState.REJECTED:
+        order.reject(outcome.shortages, now)
+    else:
+        return False  # RELEASED: a cancel overtook the reserve; the order is not PENDING
+    return True
 
 
 def send(

@@ -50,6 +50,19 @@ class User:
 Answer = tuple[int, str]
 
 
+@dataclass(frozen=True)
+class NewKey:
+    """An Idempotency-Key to record with a new order, and the answer to give a repeat now."""
+
+    customer_id: str
+    key: str
+    fingerprint: str
+    response: Answer
+    completed: bool
+    locked_until: datetime
+    expires_at: datetime
+
+
 class Orders(Protocol):
     def add(self, order: Order) -> None: ...
 
@@ -69,6 +82,40 @@ class Orders(Protocol):
     def lock_version(self, order_id: uuid.UUID) -> int | None: ...
 
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
+
+
+class Placements(Protocol):
+    """A new order's two writes, each one statement: recording it, settling its reserve.
+
+    Together they are the whole database work of a healthy ``POST /orders``, so each is a
+    single round trip, atomic on its own (a unit of work with ``single_statement``).
+    """
+
+    def record(
+        self, order: Order, payload: dict[str, Any], not_before: datetime, key: NewKey | None
+    ) -> int | None:
+        """Store the order, its history, its reserve command and its key; the command's id.
+
+        None, and nothing stored, when ``key`` is live already (a repeat of a request).
+        """
+        ...
+
+    def settle(
+        self,
+        order: Order,
+        command_id: int,
+        expected_version: int,
+        now: datetime,
+        answer: Answer | None,
+        key: tuple[str, str] | None,
+    ) -> bool:
+        """Mark the command delivered; save ``order`` (as the answer moved it) and complete
+        ``key`` with ``answer``, only if the stored order is still at ``expected_version``.
+
+        False when it is not (something else moved the order first): the command is delivered
+        all the same, and the caller settles again from what is stored.
+        """
+        ...
 
 
 class Users(Protocol):
@@ -93,6 +140,8 @@ class Keys(Protocol):
         expires_at: datetime,
         completed: bool = False,
     ) -> StoredKey | None: ...
+
+    def stored(self, customer_id: str, key: str) -> StoredKey | None: ...
 
     def complete(self, customer_id: str, key: str, response: Answer) -> None: ...
 
@@ -138,8 +187,17 @@ class OrderUnitOfWork(Protocol):
     @property
     def users(self) -> Users: ...
 
+    @property
+    def placements(self) -> Placements: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
     def commit(self) -> None: ...
+
+
+class UowFactory(Protocol):
+    """Opens a unit of work; ``single_statement`` for a body that runs one statement only."""
+
+    def __call__(self, *, single_statement: bool = False) -> OrderUnitOfWork: ...

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, upda
 from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
+from order_service.placements import PlacementRepository
 from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
 from order_service.users import UserRepository
@@ -272,6 +273,11 @@ class IdempotencyRepository:
         ).first()
         if claimed is not None:
             return None
+        stored = self.stored(customer_id, key)
+        assert stored is not None  # the conflict was with this very row
+        return stored
+
+    def stored(self, customer_id: str, key: str) -> StoredKey | None:
         row = (
             self.conn.execute(
                 select(idempotency_keys).where(
@@ -279,8 +285,10 @@ class IdempotencyRepository:
                 )
             )
             .mappings()
-            .one()
+            .first()
         )
+        if row is None:
+            return None
         return StoredKey(
             fingerprint=row["fingerprint"],
             order_id=row["order_id"],
@@ -396,8 +404,10 @@ class UnitOfWork(BaseUnitOfWork):
     keys: IdempotencyRepository
     outbox: OutboxRepository
     users: UserRepository
+    placements: PlacementRepository
 
     def _bind(self, conn: Connection) -> None:
+        self.placements = PlacementRepository(conn)
         self.orders = OrderRepository(conn)
         self.keys = IdempotencyRepository(conn)
         self.outbox = OutboxRepository(conn)

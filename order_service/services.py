@@ -20,14 +20,14 @@ from order_service.domain import (
     OrderStatus,
     RequestInProgress,
 )
-from order_service.ports import Answer, OrderUnitOfWork, StoredKey
+from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, UowFactory
 
 
 @dataclass(frozen=True)
 class OrderContext:
     """Everything the use cases need, built once by the app factory (or by a test)."""
 
-    uow: Callable[[], OrderUnitOfWork]
+    uow: UowFactory
     deliverer: Deliverer
     reserve_timeout_s: float = 6.0
     key_lease_s: float = 30.0
@@ -76,47 +76,45 @@ def place_order(
     order = Order.place(customer_id, [OrderLine(sku, qty) for sku, qty in lines], now)
     # With the breaker open the answer is known before anything is written: the order is
     # recorded PENDING with its command due at once, and the key's answer is final, in one
-    # transaction. That is what keeps the 202 path fast while inventory is away.
+    # statement. That is what keeps the 202 path fast while inventory is away.
     refused = not ctx.deliverer.inventory.available()
-    with ctx.uow() as tx:
-        if key is not None:
-            digest = fingerprint(customer_id, lines)
-            stored = tx.keys.claim(
-                customer_id,
-                key,
-                digest,
-                order.id,
-                present(order),
-                now=now,
-                locked_until=now + timedelta(seconds=ctx.key_lease_s),
-                expires_at=now + timedelta(seconds=ctx.key_ttl_s),
-                completed=refused,
-            )
-            if stored is not None:
-                return _replay(stored, digest, now)
-        tx.orders.add(order)
-        payload = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]}
-        command = tx.outbox.add(
-            order.id,
-            CommandKind.RESERVE,
-            payload,
-            now=now,
-            not_before=now if refused else ctx.delivery_grace(now),
+    digest = fingerprint(customer_id, lines) if key is not None else ""
+    new_key = (
+        NewKey(
+            customer_id,
+            key,
+            digest,
+            present(order),
+            completed=refused,
+            locked_until=now + timedelta(seconds=ctx.key_lease_s),
+            expires_at=now + timedelta(seconds=ctx.key_ttl_s),
         )
-        tx.commit()
+        if key is not None
+        else None
+    )
+    payload = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]}
+    not_before = now if refused else ctx.delivery_grace(now)
+    while True:
+        with ctx.uow(single_statement=True) as tx:
+            command_id = tx.placements.record(order, payload, not_before, new_key)
+            tx.commit()
+        if command_id is not None:
+            break
+        assert key is not None  # only a live key stops the order from being recorded
+        with ctx.uow(single_statement=True) as tx:
+            stored = tx.keys.stored(customer_id, key)
+        if stored is not None:
+            return _replay(stored, digest, now)
+        # The key expired and was purged between the two statements: claim it again.
+    command = OutboxCommand(command_id, order.id, CommandKind.RESERVE, payload)
     if refused:
         return Placement(order.id, present(order), replayed=False)
 
-    # One round trip to inventory, then one transaction: the answer, the command's state and
+    # One round trip to inventory, then one statement: the answer, the command's state and
     # the idempotency record's final response are written together.
     outcome = ctx.deliverer.attempt(command, ctx.reserve_timeout_s)
-    with ctx.uow() as tx:
-        current = ctx.deliverer.settle(tx, command, outcome, placed=order)
-        assert current is not None
-        answer = present(current)
-        if key is not None:
-            tx.keys.complete(customer_id, key, answer)
-        tx.commit()
+    scoped = (customer_id, key) if key is not None else None
+    answer = ctx.deliverer.settle_placed(command, outcome, order, present, scoped)
     return Placement(order.id, answer, replayed=False)
 
 

@@ -71,65 +71,16 @@ class Bench:
         port: int | None = None,
     ) -> dict[str, Any]:
         """Load POST /orders with ``clients`` connections; returns figures and CPU use."""
-        duration = seconds or self.seconds
-        watched = self._processes()
-        before = {label: cpu_ticks(pids) for label, pids in watched.items()}
-        started = time.monotonic()
         token = self.system.auth("bench", Role.CUSTOMER)["Authorization"].removeprefix("Bearer ")
-        env = {
-            **os.environ,
-            "BENCH_SKUS": ",".join(skus),
-            "BENCH_RUN": f"{name}-{time.time_ns()}",
-            "BENCH_TOKEN": token,
-        }
-        command = [
-            "wrk",
-            f"-t{min(2, clients)}",
-            f"-c{clients}",
-            f"-d{round(duration)}s",
-            "--timeout",
-            "15s",
-            "-s",
-            str(LUA.relative_to(ROOT)),
-            f"http://127.0.0.1:{port or self.system.order_port}",
-        ]
-        children_before = children_cpu_s()
-        wrk = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        out, _ = wrk.communicate()
-        wall = time.monotonic() - started
-        wrk_cpu = children_cpu_s() - children_before
-        after = {label: cpu_ticks(pids) for label, pids in watched.items()}
-        line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
-        if line is None:
-            raise RuntimeError(f"wrk gave no summary ({wrk.returncode}): {out[-500:]}")
-        data = json.loads(line.removeprefix("WRK_JSON "))
-        seconds_run = data["duration_us"] / 1e6
-        codes = {int(k): v for k, v in data["codes"].items()}
-        cpu = {label: round(100 * (after[label] - before[label]) / HZ / wall, 1) for label in after}
-        cpu["wrk"] = round(100 * wrk_cpu / wall, 1)
-        return {
-            "command": " ".join(command[:-1]) + " http://127.0.0.1:<order service port>",
-            "clients": clients,
-            "seconds": round(seconds_run, 2),
-            "requests": data["requests"],
-            "orders_per_s": round(data["requests"] / seconds_run, 1),
-            "successful_per_s": round(codes.get(201, 0) / seconds_run, 1),
-            "codes": dict(sorted(codes.items())),
-            "socket_errors": data["errors"],
-            "latency_ms": {
-                "p50": data["latency_us"]["p"]["50"] / 1000,
-                "p95": data["latency_us"]["p"]["95"] / 1000,
-                "p99": data["latency_us"]["p"]["99"] / 1000,
-                "max": data["latency_us"]["max"] / 1000,
-            },
-            "curve_us": data["curve_us"],
-            "cpu_percent": cpu,
-            "peak_rss_mb": {
-                label: peak_rss_mb(pids)
-                for label, pids in watched.items()
-                if label in ("orders", "inventory")
-            },
-        }
+        return wrk(
+            name,
+            clients,
+            skus,
+            seconds or self.seconds,
+            port or self.system.order_port,
+            token,
+            self._processes(),
+        )
 
     def _processes(self) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {"orders": [], "inventory": [], "reconciler": []}
@@ -140,3 +91,79 @@ class Bench:
         postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
         found["postgres"] = [postmaster, *processes.children(postmaster)]
         return found
+
+
+def wrk(
+    name: str,
+    clients: int,
+    skus: list[str],
+    seconds: float,
+    port: int,
+    token: str | None,
+    watched: dict[str, list[int]],
+    customer: str | None = None,
+) -> dict[str, Any]:
+    """Load POST /orders on ``port`` with ``clients`` connections for ``seconds``.
+
+    Returns wrk's figures and the CPU each group of ``watched`` processes used meanwhile, as a
+    percentage of one core and in ticks; ``customer`` puts a ``customer_id`` in every body.
+    """
+    before = {label: cpu_ticks(pids) for label, pids in watched.items()}
+    started = time.monotonic()
+    env = {
+        **os.environ,
+        "BENCH_SKUS": ",".join(skus),
+        "BENCH_RUN": f"{name}-{time.time_ns()}",
+        "BENCH_TOKEN": token or "",
+        "BENCH_CUSTOMER": customer or "",
+    }
+    command = [
+        "wrk",
+        f"-t{min(2, clients)}",
+        f"-c{clients}",
+        f"-d{round(seconds)}s",
+        "--timeout",
+        "15s",
+        "-s",
+        str(LUA.relative_to(ROOT)),
+        f"http://127.0.0.1:{port}",
+    ]
+    children_before = children_cpu_s()
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    out, _ = run.communicate()
+    wall = time.monotonic() - started
+    wrk_cpu = children_cpu_s() - children_before
+    after = {label: cpu_ticks(pids) for label, pids in watched.items()}
+    line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no summary ({run.returncode}): {out[-500:]}")
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    seconds_run = data["duration_us"] / 1e6
+    codes = {int(k): v for k, v in data["codes"].items()}
+    ticks = {label: after[label] - before[label] for label in after}
+    cpu = {label: round(100 * t / HZ / wall, 1) for label, t in ticks.items()}
+    cpu["wrk"] = round(100 * wrk_cpu / wall, 1)
+    return {
+        "command": " ".join(command[:-1]) + " http://127.0.0.1:<order service port>",
+        "clients": clients,
+        "seconds": round(seconds_run, 2),
+        "requests": data["requests"],
+        "orders_per_s": round(data["requests"] / seconds_run, 1),
+        "successful_per_s": round(codes.get(201, 0) / seconds_run, 1),
+        "codes": dict(sorted(codes.items())),
+        "socket_errors": data["errors"],
+        "latency_ms": {
+            "p50": data["latency_us"]["p"]["50"] / 1000,
+            "p95": data["latency_us"]["p"]["95"] / 1000,
+            "p99": data["latency_us"]["p"]["99"] / 1000,
+            "max": data["latency_us"]["max"] / 1000,
+        },
+        "curve_us": data["curve_us"],
+        "cpu_percent": cpu,
+        "cpu_s": {**{label: t / HZ for label, t in ticks.items()}, "wrk": wrk_cpu},
+        "peak_rss_mb": {
+            label: peak_rss_mb(pids)
+            for label, pids in watched.items()
+            if label in ("orders", "inventory")
+        },
+    }

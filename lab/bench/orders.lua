@@ -1,7 +1,9 @@
 -- wrk script for `make bench`: POST /api/v1/orders with a unique Idempotency-Key per request,
 -- one line of JSON at the end (requests, duration, latency percentiles, status codes).
 -- Environment: BENCH_SKUS (comma-separated skus to pick from), BENCH_RUN (a prefix for keys),
--- BENCH_TOKEN (a customer's bearer token: the token check is part of what is measured).
+-- BENCH_TOKEN (a customer's bearer token: the token check is part of what is measured),
+-- BENCH_CUSTOMER (when set, the body names the customer: the baseline comparison sends the
+-- same body to a commit from before authentication, which needs it).
 
 local threads = {}
 local next_id = 0
@@ -19,6 +21,12 @@ function init(args)
   end
   run = os.getenv("BENCH_RUN") or "run"
   auth = "Bearer " .. (os.getenv("BENCH_TOKEN") or "")
+  customer = os.getenv("BENCH_CUSTOMER") or ""
+  if customer ~= "" then
+    prefix = string.format('{"customer_id":"%s",', customer)
+  else
+    prefix = "{"
+  end
   sent = 0
   statuses = {}
   math.randomseed(id * 7919 + 17)
@@ -28,7 +36,7 @@ function request()
   sent = sent + 1
   local sku = skus[math.random(#skus)]
   local body = string.format(
-    '{"items":[{"sku":"%s","quantity":1}]}', sku)
+    '%s"items":[{"sku":"%s","quantity":1}]}', prefix, sku)
   local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = auth,

@@ -7,11 +7,12 @@ import itertools
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import Answer, OutboxCommand, StoredKey, User
+from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, User
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
 
@@ -95,6 +96,10 @@ class FakeKeys:
         )
         return None
 
+    def stored(self, customer_id: str, key: str) -> StoredKey | None:
+        found = self.store.keys.get((customer_id, key))
+        return found[0] if found else None
+
     def complete(self, customer_id: str, key: str, response: Answer) -> None:
         stored, expires = self.store.keys[(customer_id, key)]
         self.store.keys[(customer_id, key)] = (
@@ -155,6 +160,52 @@ class FakeOutbox:
         return sum(1 for r in self.store.outbox.values() if r["delivered"] is None)
 
 
+class FakePlacements:
+    """The single statements, as the repositories' steps they stand for."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(
+        self, order: Order, payload: dict[str, Any], not_before: datetime, key: NewKey | None
+    ) -> int | None:
+        now = order.created_at
+        if key is not None:
+            live = FakeKeys(self.store).claim(
+                key.customer_id,
+                key.key,
+                key.fingerprint,
+                order.id,
+                key.response,
+                now=now,
+                locked_until=key.locked_until,
+                expires_at=key.expires_at,
+                completed=key.completed,
+            )
+            if live is not None:
+                return None
+        FakeOrders(self.store).add(order)
+        outbox = FakeOutbox(self.store)
+        return outbox.add(order.id, CommandKind.RESERVE, payload, now=now, not_before=not_before).id
+
+    def settle(
+        self,
+        order: Order,
+        command_id: int,
+        expected_version: int,
+        now: datetime,
+        answer: Answer | None,
+        key: tuple[str, str] | None,
+    ) -> bool:
+        FakeOutbox(self.store).delivered(command_id, now)
+        if self.store.orders[order.id].version != expected_version:
+            return False
+        FakeOrders(self.store).save(order)
+        if key is not None and answer is not None:
+            FakeKeys(self.store).complete(*key, answer)
+        return True
+
+
 class FakeUsers:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -177,7 +228,7 @@ class FakeUsers:
 class FakeUnitOfWork:
     """Changes become visible on commit only, like a real transaction."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, single_statement: bool = False) -> None:
         self.committed = store
 
     def __enter__(self) -> FakeUnitOfWork:
@@ -186,6 +237,7 @@ class FakeUnitOfWork:
         self.keys = FakeKeys(self.working)
         self.outbox = FakeOutbox(self.working)
         self.users = FakeUsers(self.working)
+        self.placements = FakePlacements(self.working)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -195,7 +247,7 @@ class FakeUnitOfWork:
         self.committed.__dict__.update(self.working.__dict__)
         self.working = copy.deepcopy(self.committed)
         self.orders.store = self.keys.store = self.outbox.store = self.working
-        self.users.store = self.working
+        self.users.store = self.placements.store = self.working
 
 
 class Clock:
@@ -214,12 +266,12 @@ class Clock:
 def fake_context(inventory: FakeInventory | None = None) -> tuple[OrderContext, Store, Clock]:
     store, clock = Store(), Clock()
     deliverer = Deliverer(
-        uow=lambda: FakeUnitOfWork(store),
+        uow=partial(FakeUnitOfWork, store),
         inventory=inventory or FakeInventory(),
         clock=clock,
     )
     ctx = OrderContext(
-        uow=lambda: FakeUnitOfWork(store),
+        uow=partial(FakeUnitOfWork, store),
         deliverer=deliverer,
     )
     return ctx, store, clock
