@@ -139,11 +139,12 @@ def compare(
 
 def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(r["seconds"] for r in results)
-    requests = sum(r["requests"] for r in results)
+    requests: int = sum(r["requests"] for r in results)
     confirmed = sum(r["codes"].get(201, 0) for r in results)
 
     def weighted(q: str) -> float:
-        return round(sum(r["latency_ms"][q] * r["requests"] for r in results) / requests, 1)
+        total = sum(float(r["latency_ms"][q]) * int(r["requests"]) for r in results)
+        return round(total / requests, 1)
 
     codes: dict[int, int] = {}
     for r in results:
@@ -175,5 +176,4 @@ def _git(*args: str) -> str:
 
 
 if __name__ == "__main__":
-    outcome = compare(*(sys.argv[1:2] or [DEFAULT_BASELINE]))
-    print(json.dumps({k: v for k, v in outcome.items()}, indent=2))
+    print(json.dumps(compare(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_BASELINE), indent=2))

@@ -1,9 +1,9 @@
 """Flame graphs of both services under the bench's healthy load (``make flames``).
 
-py-spy samples every worker of the order and inventory services (``--subprocesses``, only samples
-that hold the GIL, so the graphs show where CPU goes, not where threads wait) while wrk sends the healthy load of
-``make bench``. Writes ``docs/flames/<service>.svg`` and the folded stacks beside them
-(``.txt``, one stack per line with its sample count) for reading without a browser.
+py-spy samples every worker of the order and inventory services (``--subprocesses``; only
+samples that hold the GIL, so the graphs show where CPU goes, not where threads wait) while
+wrk sends the healthy load of ``make bench``. Writes ``docs/flames/<service>.svg`` and the
+folded stacks beside them (``.txt``, one stack per line with its sample count).
 """
 
 from __future__ import annotations
