@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench load lint clean
+.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench flames load lint clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -56,8 +56,11 @@ test-chaos: venv ## Run every chaos scenario against real processes; report in .
 soak: venv ## 10,000 orders under the crash-storm mix; every invariant, >= 90% definite; writes docs/soak.md
 	$(PY) -m chaos.runner --soak 10000 --markdown docs/soak.md --json .run/soak-report.json
 
-bench: venv ## Measure throughput and latency, healthy and under faults; writes docs/benchmarks.md
+bench: venv ## Throughput, latency and CPU per order, healthy, under faults and against a baseline commit; writes docs/benchmarks.md
 	$(PY) -m lab.bench
+
+flames: venv ## py-spy flame graphs of both services under the healthy bench load, into docs/flames/
+	$(PY) -m lab.bench.flames
 
 load: venv ## Realistic traffic with locust against `make up` (web UI on http://127.0.0.1:8089)
 	$(VENV)/bin/locust -f locustfile.py --web-host 127.0.0.1

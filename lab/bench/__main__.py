@@ -15,9 +15,11 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+from lab.bench.compare import DEFAULT_BASELINE, compare
 from lab.bench.load import PRODUCTION_ENV, ROOT
-from lab.bench.report import evaluate, write_report
+from lab.bench.report import comparison_line, evaluate, write_report
 from lab.bench.scenarios import SCENARIOS, Scenarios
 from lab.processes import apt_install
 
@@ -32,9 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=SCENARIOS,
+        choices=[*SCENARIOS, "baseline"],
         help="run only these scenarios (no report is written)",
     )
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help="the commit to compare CPU per confirmed order against (default %(default)s)",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per system")
     parser.add_argument(
         "--env",
         action="append",
@@ -49,10 +57,20 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is needed: sudo apt-get install wrk", file=sys.stderr)
         return 2
     PRODUCTION_ENV.update(dict(pair.split("=", 1) for pair in args.env))
-    with Scenarios(args.seconds, args.backlog) as bench:
-        for name in args.only or SCENARIOS:
-            getattr(bench, name)()
-        results = bench.results
+    chosen = args.only or [*SCENARIOS, "baseline"]
+    results: dict[str, Any] = {}
+    if any(name in SCENARIOS for name in chosen):
+        with Scenarios(args.seconds, args.backlog) as bench:
+            for name in chosen:
+                if name in SCENARIOS:
+                    getattr(bench, name)()
+            results = bench.results
+    if "baseline" in chosen:
+        # After the other scenarios, whose system is stopped by then: both systems of the
+        # comparison have the machine to themselves.
+        print(f"against the baseline {args.baseline}:", flush=True)
+        results["baseline"] = compare(args.baseline, args.rounds, min(args.seconds, 8))
+        print(comparison_line(results["baseline"]), flush=True)
     if args.only:
         return 0
     targets = evaluate(results)

@@ -34,6 +34,15 @@ def line(title: str, r: dict[str, Any]) -> str:
     )
 
 
+def comparison_line(c: dict[str, Any]) -> str:
+    old, new = c["baseline"], c["current"]
+    return (
+        f"CPU per confirmed order {new['cpu_ms']['total']} ms against {old['cpu_ms']['total']} ms "
+        f"at {c['baseline_commit']} (ratio {c['cpu_ratio']}); confirmed/s {new['confirmed_per_s']} "
+        f"against {old['confirmed_per_s']} (ratio {c['throughput_ratio']})"
+    )
+
+
 Figure = Callable[[dict[str, Any]], float]
 TARGETS: list[tuple[str, str, float, Figure]] = [
     (
@@ -76,6 +85,12 @@ TARGETS: list[tuple[str, str, float, Figure]] = [
         "<=",
         1.5,
         lambda r: r["parallel_slow_calls"]["ratio"],
+    ),
+    (
+        "CPU per confirmed order (all processes) / the baseline commit's, same run",
+        "<=",
+        round(1 / 3, 3),
+        lambda r: r["baseline"]["cpu_ratio"],
     ),
     (
         "healthy successful orders/s at 16 clients (aim, information)",
@@ -189,6 +204,8 @@ def write_report(
         f"- Paired rounds, confirmed/s: resilient {results['resilient_paired_c16']['rounds']}, "
         f"bare {results['bare_paired_c16']['rounds']}.",
         "",
+        *_comparison(results["baseline"]),
+        "",
         "Exact load commands (wrk, `lab/bench/orders.lua`):",
         "",
         *[f"- {name}: `{r['command']}`" for name, r in scenarios.items()],
@@ -208,3 +225,43 @@ def write_report(
 def _layout(service: str) -> str:
     layout = Settings().layout(service)
     return f"{layout.workers} x {layout.threads}"
+
+
+def _comparison(c: dict[str, Any]) -> list[str]:
+    """The section comparing this commit with the baseline, measured in the same run."""
+    old, new = c["baseline"], c["current"]
+    rows = [
+        f"| CPU ms per confirmed order, {label} | {old['cpu_ms'][key]} | {new['cpu_ms'][key]} |"
+        for key, label in [
+            ("orders", "order service"),
+            ("inventory", "inventory service"),
+            ("reconciler", "reconciler"),
+            ("postgres", "PostgreSQL"),
+            ("wrk", "load generator (wrk)"),
+            ("total", "**all processes**"),
+        ]
+    ]
+    return [
+        f"## Against the baseline ({c['baseline_commit']})",
+        "",
+        f"Both systems side by side, the baseline from a temporary git worktree of "
+        f"{c['baseline_commit']}, each on its own throwaway PostgreSQL; {c['rounds']} rounds of "
+        f"{c['seconds_per_round']} s each at {c['clients']} clients, alternating between them "
+        "(A B B A ...) so that both see the same drift of the machine; the same wrk script and "
+        "body (`customer_id` named, since the baseline has no accounts; this commit also checks "
+        "the bearer token). CPU from /proc per process group, divided by the orders confirmed "
+        "(201). `python -m lab.bench --only baseline` runs this part alone.",
+        "",
+        f"| figure | {c['baseline_commit']} (baseline) | {c['current_commit']} (this commit) |",
+        "|---|---|---|",
+        f"| confirmed orders/s | {old['confirmed_per_s']} | {new['confirmed_per_s']} |",
+        f"| confirmed/s per round | {old['rounds_confirmed_per_s']} | "
+        f"{new['rounds_confirmed_per_s']} |",
+        f"| p50 / p99 ms (mean of rounds) | {old['p50_ms']} / {old['p99_ms']} | "
+        f"{new['p50_ms']} / {new['p99_ms']} |",
+        f"| status codes | {old['codes']} | {new['codes']} |",
+        *rows,
+        "",
+        f"CPU per confirmed order, this commit / baseline: **{c['cpu_ratio']}**; confirmed "
+        f"orders/s, this commit / baseline: **{c['throughput_ratio']}**.",
+    ]
