@@ -2,8 +2,8 @@
 
 py-spy samples every worker of the order and inventory services (``--subprocesses``; only
 samples that hold the GIL, so the graphs show where CPU goes, not where threads wait) while
-wrk sends the healthy load of ``make bench``. Writes ``docs/flames/<service>.svg`` and the
-folded stacks beside them (``.txt``, one stack per line with its sample count).
+wrk sends the healthy load of ``make bench``. Writes ``docs/flames/<service>.svg``, and with
+``--folded`` the folded stacks beside them (``.txt``, one stack per line with its count).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from lab.processes import apt_install
 SERVICES = ("orders", "inventory")
 
 
-def record(seconds: float, clients: int, out: Path, rate: int) -> None:
+def record(seconds: float, clients: int, out: Path, rate: int, folded: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     pyspy = Path(sys.executable).with_name("py-spy")
     with Bench(seconds) as bench:
@@ -29,7 +29,8 @@ def record(seconds: float, clients: int, out: Path, rate: int) -> None:
         samplers = []
         for service in SERVICES:
             pid = bench.system.procs[service].pid
-            for fmt, suffix in (("flamegraph", "svg"), ("raw", "txt")):
+            formats = [("flamegraph", "svg"), *([("raw", "txt")] if folded else [])]
+            for fmt, suffix in formats:
                 samplers.append(
                     subprocess.Popen(
                         [
@@ -67,10 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=int, default=250, help="samples per second per process")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "flames")
+    parser.add_argument(
+        "--folded", action="store_true", help="also write the folded stacks (<service>.txt)"
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         apt_install("wrk")
-    record(args.seconds, args.clients, args.out, args.rate)
+    record(args.seconds, args.clients, args.out, args.rate, args.folded)
     return 0
 
 

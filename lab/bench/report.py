@@ -144,7 +144,10 @@ def write_report(
         "targets are ratios between figures of the same run; absolute figures are for information.",
         "",
         "How each service's process layout was chosen (measured under the crash storm and "
-        "healthy), and worker respawn times: [process-layout.md](process-layout.md).",
+        "healthy), and worker respawn times: [process-layout.md](process-layout.md). Where "
+        "the CPU of an order goes, what was cut and what is left: "
+        "[performance.md](performance.md), with flame graphs of both services under this "
+        "load ([orders](flames/orders.svg), [inventory](flames/inventory.svg); `make flames`).",
         "",
         f"- date: {meta['date']}",
         f"- commit: {meta['commit']}",
