@@ -58,7 +58,7 @@ def record(seconds: float, clients: int, out: Path, rate: int, folded: bool = Fa
                 )
         result = bench.wrk("flames", clients, PLENTY, seconds=seconds)
         for sampler in samplers:
-            sampler.wait(timeout=seconds + 60)
+            sampler.wait(timeout=seconds + 300)  # writing a graph of many workers takes a while
     print(f"{result['successful_per_s']} confirmed/s under the profilers; flame graphs in {out}")
 
 
