@@ -22,7 +22,7 @@ from order_service.ports import Answer, NewKey
 # Every parameter is cast: in a SELECT list a NULL one has no type of its own, and one used
 # twice must have a single type.
 # The key is claimed first (a live one stops everything else: the CTEs below read
-# ``claimed``); an expired one is taken over, as ``IdempotencyRepository`` does. Without a key
+# ``claimed``); an expired one is taken over in the same statement. Without a key
 # the claim inserts nothing and the order is written unconditionally.
 _RECORD = text(
     """

@@ -127,20 +127,6 @@ class Users(Protocol):
 
 
 class Keys(Protocol):
-    def claim(
-        self,
-        customer_id: str,
-        key: str,
-        fingerprint: str,
-        order_id: uuid.UUID,
-        response: Answer,
-        *,
-        now: datetime,
-        locked_until: datetime,
-        expires_at: datetime,
-        completed: bool = False,
-    ) -> StoredKey | None: ...
-
     def stored(self, customer_id: str, key: str) -> StoredKey | None: ...
 
     def complete(self, customer_id: str, key: str, response: Answer) -> None: ...

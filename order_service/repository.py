@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
 
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
 from order_service.placements import PlacementRepository
@@ -35,23 +34,6 @@ _SAVE_ORDER = (
     )
 )
 _LOCK_VERSION = select(orders.c.version).where(orders.c.id == bindparam("b_id")).with_for_update()
-_CLAIM_VALUES = (
-    "fingerprint",
-    "order_id",
-    "response_status",
-    "response_body",
-    "completed",
-    "locked_until",
-    "created_at",
-    "expires_at",
-)
-_claim = insert(idempotency_keys)
-# An expired key is free again: take it over in the same statement, atomically.
-_CLAIM_KEY = _claim.on_conflict_do_update(
-    index_elements=[idempotency_keys.c.customer_id, idempotency_keys.c.key],
-    set_={name: _claim.excluded[name] for name in _CLAIM_VALUES},
-    where=idempotency_keys.c.expires_at < bindparam("b_now"),
-).returning(idempotency_keys.c.key)
 _COMPLETE_KEY = (
     update(idempotency_keys)
     .where(
@@ -240,42 +222,6 @@ def _order(row: Any, lines: tuple[OrderLine, ...]) -> Order:
 class IdempotencyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def claim(
-        self,
-        customer_id: str,
-        key: str,
-        fingerprint: str,
-        order_id: uuid.UUID,
-        response: Answer,
-        *,
-        now: datetime,
-        locked_until: datetime,
-        expires_at: datetime,
-        completed: bool = False,
-    ) -> StoredKey | None:
-        """Record the key for this request; if it is live already, return what is stored."""
-        claimed = self.conn.execute(
-            _CLAIM_KEY,
-            {
-                "customer_id": customer_id,
-                "key": key,
-                "fingerprint": fingerprint,
-                "order_id": order_id,
-                "response_status": response[0],
-                "response_body": response[1],
-                "completed": completed,
-                "locked_until": locked_until,
-                "created_at": now,
-                "expires_at": expires_at,
-                "b_now": now,
-            },
-        ).first()
-        if claimed is not None:
-            return None
-        stored = self.stored(customer_id, key)
-        assert stored is not None  # the conflict was with this very row
-        return stored
 
     def stored(self, customer_id: str, key: str) -> StoredKey | None:
         row = (
