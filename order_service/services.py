@@ -78,13 +78,14 @@ def place_order(
     # recorded PENDING with its command due at once, and the key's answer is final, in one
     # statement. That is what keeps the 202 path fast while inventory is away.
     refused = not ctx.deliverer.inventory.available()
+    pending = present(order)  # the answer while the order waits: a repeat's, or the 202 now
     digest = fingerprint(customer_id, lines) if key is not None else ""
     new_key = (
         NewKey(
             customer_id,
             key,
             digest,
-            present(order),
+            pending,
             completed=refused,
             locked_until=now + timedelta(seconds=ctx.key_lease_s),
             expires_at=now + timedelta(seconds=ctx.key_ttl_s),
@@ -108,7 +109,7 @@ def place_order(
         # The key expired and was purged between the two statements: claim it again.
     command = OutboxCommand(command_id, order.id, CommandKind.RESERVE, payload)
     if refused:
-        return Placement(order.id, present(order), replayed=False)
+        return Placement(order.id, pending, replayed=False)
 
     # One round trip to inventory, then one statement: the answer, the command's state and
     # the idempotency record's final response are written together.

@@ -24,10 +24,10 @@ from typing import Any
 
 from lab import processes
 from lab.bench.load import PLENTY, ROOT, wrk
+from lab.bench.measure import ms_per_order
 
 SIDE = Path(__file__).with_name("side.py")
 DEFAULT_BASELINE = "817e143"
-GROUPS = ("orders", "inventory", "reconciler", "postgres", "wrk")
 # Each commit's own bench module with the Bench class that starts its system.
 BENCH_MODULES = ("lab.bench.load", "chaos.bench")
 
@@ -114,7 +114,7 @@ def compare(
                     print(
                         f"  {label} round {n + 1}/{rounds}: "
                         f"{result['successful_per_s']} confirmed/s, "
-                        f"{_ms_per_order([result])['total']:.2f} ms CPU/order",
+                        f"{ms_per_order([result])['total']:.2f} ms CPU/order",
                         flush=True,
                     )
     finally:
@@ -158,15 +158,8 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         "rounds_confirmed_per_s": [r["successful_per_s"] for r in results],
         "p50_ms": weighted("p50"),
         "p99_ms": weighted("p99"),
-        "cpu_ms": _ms_per_order(results),
+        "cpu_ms": ms_per_order(results),
     }
-
-
-def _ms_per_order(results: list[dict[str, Any]]) -> dict[str, float]:
-    confirmed = max(1, sum(r["codes"].get(201, 0) for r in results))
-    per = {g: sum(r["cpu_s"].get(g, 0.0) for r in results) * 1000 / confirmed for g in GROUPS}
-    per["total"] = sum(per.values())
-    return {g: round(v, 2) for g, v in per.items()}
 
 
 def _git(*args: str) -> str:

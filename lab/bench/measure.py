@@ -105,6 +105,18 @@ def peak_rss_mb(pids: list[int]) -> float:
     return round(peak / 1024, 1)
 
 
+# The process groups whose CPU the bench reads (``load.wrk`` returns each one's CPU seconds).
+GROUPS = ("orders", "inventory", "reconciler", "postgres", "wrk")
+
+
+def ms_per_order(results: list[dict[str, Any]]) -> dict[str, float]:
+    """CPU ms per confirmed (201) order of each process group over wrk runs, and the total."""
+    confirmed = max(1, sum(r["codes"].get(201, 0) for r in results))
+    per = {g: sum(r["cpu_s"].get(g, 0.0) for r in results) * 1000 / confirmed for g in GROUPS}
+    per["total"] = sum(per.values())
+    return {g: round(v, 2) for g, v in per.items()}
+
+
 def q(ordered: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
 

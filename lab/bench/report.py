@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.bench.load import ROOT
+from lab.bench.measure import ms_per_order
 from shared.config import Settings
-
-
-def _cpu_ms_per_order(results: dict[str, Any]) -> float:
-    healthy = results["healthy_c16"]
-    orders_per_s = float(healthy["successful_per_s"])
-    return float(healthy["cpu_percent"]["orders"]) * 10 / max(1.0, orders_per_s)
 
 
 def runs_summary(results: list[dict[str, Any]]) -> str:
@@ -186,6 +181,7 @@ def write_report(
             f"{cpu['wrk']} | {rss['orders']} / {rss['inventory']} |"
         )
     backlog, slow = results["backlog"], results["parallel_slow_calls"]
+    order_ms = ms_per_order([results["healthy_c16"]])["orders"]
     gremlin, contention = results["latency_gremlin_c16"], results["contention_c64"]
     lines += [
         "",
@@ -201,9 +197,8 @@ def write_report(
         "- The resilience layer's own CPU per inventory call (deadline, bulkhead, tenacity, "
         "breaker, metrics; in-process against an instant inventory): "
         f"{results['layer_cost']['us_per_call']} us, against "
-        f"{_cpu_ms_per_order(results):.1f} ms of order-service CPU per confirmed order at 16 "
-        "clients. Paired rounds cannot resolve a difference that small: their own spread is "
-        "about 10%.",
+        f"{order_ms:.1f} ms of order-service CPU per confirmed order at 16 clients. Paired "
+        "rounds cannot resolve a difference that small: their own spread is about 10%.",
         f"- Paired rounds, confirmed/s: resilient {results['resilient_paired_c16']['rounds']}, "
         f"bare {results['bare_paired_c16']['rounds']}.",
         "",

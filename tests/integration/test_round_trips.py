@@ -8,6 +8,8 @@ and COMMIT that psycopg sends around a transaction (none in autocommit).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from psycopg.pq import TransactionStatus
@@ -38,27 +40,32 @@ class RoundTrips:
     def transactions(self) -> int:
         return self.commits + self.autocommitted
 
-    def watch(self, engine: Engine) -> RoundTrips:
-        def before(conn, cursor, statement, params, context, executemany):
-            raw = conn.connection.dbapi_connection
-            if raw.autocommit:
-                self.autocommitted += 1
-            elif raw.info.transaction_status == TransactionStatus.IDLE:
-                self.begins += 1  # psycopg sends BEGIN before the transaction's first statement
-            self.statements.append(" ".join(statement.split())[:60])
 
-        def commit(conn):
-            raw = conn.connection.dbapi_connection
-            if not raw.autocommit and raw.info.transaction_status != TransactionStatus.IDLE:
-                self.commits += 1
+@contextmanager
+def counting(engine: Engine) -> Iterator[RoundTrips]:
+    """What ``engine`` sends the server inside the block."""
+    counted = RoundTrips()
 
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "commit", commit)
-        self.stop = lambda: (
-            event.remove(engine, "before_cursor_execute", before),
-            event.remove(engine, "commit", commit),
-        )
-        return self
+    def before(conn, cursor, statement, params, context, executemany):
+        raw = conn.connection.dbapi_connection
+        if raw.autocommit:
+            counted.autocommitted += 1
+        elif raw.info.transaction_status == TransactionStatus.IDLE:
+            counted.begins += 1  # psycopg sends BEGIN before the transaction's first statement
+        counted.statements.append(" ".join(statement.split())[:60])
+
+    def commit(conn):
+        raw = conn.connection.dbapi_connection
+        if not raw.autocommit and raw.info.transaction_status != TransactionStatus.IDLE:
+            counted.commits += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", commit)
+    try:
+        yield counted
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "commit", commit)
 
 
 def test_a_confirmed_order_is_two_single_statements_in_the_order_database(
@@ -66,11 +73,8 @@ def test_a_confirmed_order_is_two_single_statements_in_the_order_database(
 ):
     ctx = context(orders_uow, FakeInventory(stock={"A": 5}))
     place_order(ctx, "c-0", [("A", 1)], "warm-up", "req")  # connections made beforehand
-    counted = RoundTrips().watch(orders_engine)
-    try:
+    with counting(orders_engine) as counted:
         placed = place_order(ctx, "c-1", [("A", 2)], "key-1", "req")
-    finally:
-        counted.stop()
 
     assert placed.status == 201 and placed.body["status"] == OrderStatus.CONFIRMED.value
     assert counted.trips == 2, counted.statements
@@ -81,11 +85,8 @@ def test_a_confirmed_order_is_two_single_statements_in_the_order_database(
 def test_a_repeated_key_costs_two_statements_and_writes_nothing_new(orders_uow, orders_engine):
     ctx = context(orders_uow, FakeInventory(stock={"A": 5}))
     first = place_order(ctx, "c-1", [("A", 1)], "key-1", "req")
-    counted = RoundTrips().watch(orders_engine)
-    try:
+    with counting(orders_engine) as counted:
         again = place_order(ctx, "c-1", [("A", 1)], "key-1", "req")
-    finally:
-        counted.stop()
 
     assert again.body == first.body
     assert counted.trips == 2, counted.statements  # the refused claim, the stored answer
@@ -99,11 +100,8 @@ def test_a_reservation_is_one_short_transaction_in_the_inventory_database(
     inventory.create_product(inventory_uow, "A", "a", 10)
     inventory.create_product(inventory_uow, "B", "b", 10)
     inventory.reserve(inventory_uow, "warm-up", [Line("A", 1)])
-    counted = RoundTrips().watch(inventory_engine)
-    try:
+    with counting(inventory_engine) as counted:
         outcome = inventory.reserve(inventory_uow, "r-1", [Line("A", 2), Line("B", 3)])
-    finally:
-        counted.stop()
 
     assert outcome.created and outcome.reservation.status.value == "RESERVED"
     # BEGIN, lock the stock, write reservation + lines + stock + ledger, COMMIT
