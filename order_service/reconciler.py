@@ -62,8 +62,11 @@ class Reconciler:
             return 0
         now = self.ctx.now()
         lease = timedelta(seconds=self.ctx.reserve_timeout_s + 5)
+        # No more than can be sent at once: each delivery ends within the deadline, so within
+        # the lease. A command still queued here when its lease ran out could be claimed and
+        # sent by another reconciler at the same time as this one sends it.
         with self.ctx.uow() as tx:
-            commands = tx.outbox.claim_due(now, now + lease, self.batch_size)
+            commands = tx.outbox.claim_due(now, now + lease, self.claim_limit)
             tx.commit()
         if len(commands) > 1 and self.concurrency > 1:
             with ThreadPoolExecutor(min(self.concurrency, len(commands))) as pool:
@@ -72,6 +75,10 @@ class Reconciler:
             for command in commands:
                 self._deliver(command)
         return len(commands)
+
+    @property
+    def claim_limit(self) -> int:
+        return max(1, min(self.batch_size, self.concurrency))
 
     def _deliver(self, command: OutboxCommand) -> None:
         # Commands of one order may go in parallel: every inventory command is idempotent and a

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ from order_service.domain import (
     RequestInProgress,
 )
 from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, UowFactory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,9 +116,18 @@ def place_order(
 
     # One round trip to inventory, then one statement: the answer, the command's state and
     # the idempotency record's final response are written together.
-    outcome = ctx.deliverer.attempt(command, ctx.reserve_timeout_s)
-    scoped = (customer_id, key) if key is not None else None
-    answer = ctx.deliverer.settle_placed(command, outcome, order, present, scoped)
+    try:
+        outcome = ctx.deliverer.attempt(command, ctx.reserve_timeout_s)
+        scoped = (customer_id, key) if key is not None else None
+        answer = ctx.deliverer.settle_placed(command, outcome, order, present, scoped)
+    except Exception:
+        # The order and its command are stored, so the reconciler settles it whatever went
+        # wrong here (the database going away between the two statements, say). An error
+        # answer would be a lie a client without an Idempotency-Key retries as a second order.
+        log.exception(
+            "order recorded, settling it failed; answered 202", extra={"order_id": str(order.id)}
+        )
+        return Placement(order.id, pending, replayed=False)
     return Placement(order.id, answer, replayed=False)
 
 

@@ -272,3 +272,24 @@ def test_a_commit_inventory_refuses_flags_the_order_and_is_never_delivered():
     assert order.attention is not None and order.attention["command"] == "commit"
     commit = [r for r in store.outbox.values() if r["command"].kind.value == "commit"]
     assert commit[0]["delivered"] is None and commit[0]["refused"] is not None
+
+
+@pytest.mark.parametrize("failing", ["attempt", "settle_placed"])
+def test_a_recorded_order_is_answered_202_whatever_fails_after(failing, monkeypatch):
+    # The database going away between recording and settling, say: an error answer would make
+    # a client without an Idempotency-Key order twice, and the reconciler settles it anyway.
+    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}))
+
+    def database_gone(*args, **kwargs):
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(type(ctx.deliverer), failing, database_gone)
+    placed = place(ctx, key="k-1")
+
+    assert (placed.status, placed.body["status"]) == (202, "PENDING")
+    (order,) = store.orders.values()
+    assert str(order.id) == placed.body["id"]
+    (row,) = store.outbox.values()
+    assert row["delivered"] is None
+    clock.advance(60)  # once the first request's lease is over, a retry gets the same answer
+    assert place(ctx, key="k-1").body == placed.body

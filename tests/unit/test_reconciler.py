@@ -81,3 +81,18 @@ def test_expired_idempotency_keys_are_dropped():
     Reconciler(ctx, pending_ttl_s=900).run_once()
 
     assert store.keys == {}
+
+
+def test_a_pass_claims_no_more_commands_than_it_sends_at_once():
+    # Each of them is then sent within the deadline, so within its lease: none is still queued
+    # here when the lease runs out and another reconciler may claim it.
+    inventory = FakeInventory(stock={"A": 50}, down=UnavailableReason.CONNECTION)
+    ctx, store, clock = fake_context(inventory)
+    for i in range(10):
+        place_order(ctx, f"c-{i}", [("A", 1)], None, "r")
+    inventory.down = None
+    clock.advance(60)
+    reconciler = Reconciler(ctx, pending_ttl_s=900, batch_size=50, concurrency=4)
+
+    assert reconciler.run_once() == 4
+    assert sum(1 for row in store.outbox.values() if row["delivered"]) == 4
