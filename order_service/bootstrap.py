@@ -57,7 +57,11 @@ def build_inventory(
         ),
         fail_max=settings.breaker_fail_max or None,
         reset_timeout_s=settings.breaker_reset_timeout_s,
-        storage=build_breaker_storage(settings.redis_url, "inventory"),  # type: ignore[arg-type]
+        storage=build_breaker_storage(
+            settings.redis_url,
+            "inventory",
+            metrics.shared_state_changed if metrics else lambda component, shared: None,
+        ),
         listeners=[metrics.listener()] if metrics else [],
     )
     return ResilientInventory(

@@ -23,6 +23,8 @@ from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from shared.config import Settings
 from shared.errors import RateLimited
+from shared.metrics import shared_state_metrics
+from shared.resilience.shared_state import SharedLink, SharedStateDown
 
 log = logging.getLogger(__name__)
 # When the shared storage (Redis) fails, this process counts alone until it answers again.
@@ -34,11 +36,28 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         get_remote_address,
         app=app,
         storage_uri=settings.redis_url or "memory://",
+        # A Redis that went away costs one request a second at most, then it is left alone
+        # for a while (``SharedLink``).
+        storage_options={"socket_timeout": 1, "socket_connect_timeout": 1},
         strategy="moving-window",
         key_prefix="rate",
     )
     app.extensions["rate_limits"] = limiter
+    on_change = shared_state_metrics(app.extensions.get("metrics_registry"))
+    app.extensions["rate_limits_link"] = SharedLink("rate-limits", on_change=on_change)
     return limiter
+
+
+def _hit(
+    strategy: RateLimiter, item: RateLimitItem, name: str, key: str
+) -> tuple[bool, RateLimiter]:
+    """One hit; and where it was counted, to read its window from the same place."""
+    try:
+        return strategy.hit(item, name, key), strategy
+    except Exception as exc:  # the storage's own errors differ by backend; all mean "away"
+        if strategy is _LOCAL:
+            raise
+        raise SharedStateDown(str(exc)) from exc
 
 
 @functools.lru_cache(maxsize=64)
@@ -49,16 +68,14 @@ def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
 def check(name: str, limit: str, key: str) -> None:
     """Count one call against ``limit`` for ``key``; ``RateLimited`` when it is used up."""
     shared: RateLimiter = current_app.extensions["rate_limits"].limiter
+    link: SharedLink = current_app.extensions["rate_limits_link"]
     for item in _parsed(limit):
-        strategy = shared
-        try:
-            allowed = strategy.hit(item, name, key)
-        except Exception:
-            log.warning("rate-limit storage unavailable; counting in this process")
-            strategy = _LOCAL
-            allowed = strategy.hit(item, name, key)
+        allowed, counted = link.run(
+            functools.partial(_hit, shared, item, name, key),
+            functools.partial(_hit, _LOCAL, item, name, key),
+        )
         if not allowed:
-            reset = strategy.get_window_stats(item, name, key).reset_time
+            reset = counted.get_window_stats(item, name, key).reset_time
             raise RateLimited(
                 f"too many requests ({item}); retry later",
                 {"limit": str(item), "scope": name},

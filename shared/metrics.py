@@ -8,6 +8,8 @@ are registered on the app's own registry, so several apps in one process (tests)
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import pybreaker
@@ -48,6 +50,34 @@ def mark_worker_dead(settings: Settings, pid: int) -> None:
     """gunicorn's ``child_exit``: drop a dead worker's live gauges."""
     if settings.prometheus_multiproc_dir:
         GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(pid)
+
+
+@functools.cache
+def shared_state_metrics(registry: CollectorRegistry | None) -> Callable[[str, bool], None]:
+    """The observer of ``SharedLink``: when a component stops or starts sharing through Redis.
+
+    One pair of metrics per registry, since the breaker and the rate limits both report here.
+    """
+    fallbacks = Counter(
+        "shared_state_fallbacks_total",
+        "Times a process stopped sharing state through Redis and kept its own",
+        ["component"],
+        registry=registry,
+    )
+    local = Gauge(
+        "shared_state_local",
+        "1 while some process keeps its own state because Redis does not answer",
+        ["component"],
+        multiprocess_mode="max",
+        registry=registry,
+    )
+
+    def changed(component: str, shared: bool) -> None:
+        local.labels(component).set(0 if shared else 1)
+        if not shared:
+            fallbacks.labels(component).inc()
+
+    return changed
 
 
 class ClientMetrics:
@@ -92,6 +122,7 @@ class ClientMetrics:
             ["to_state"],
             registry=registry,
         )
+        self.shared_state_changed = shared_state_metrics(registry)
         self.show_breaker(pybreaker.STATE_CLOSED)
         # In multiprocess mode a forked worker starts from empty per-pid files: show it again.
         renew_after_fork(self, lambda metrics: metrics.show_breaker(pybreaker.STATE_CLOSED))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import shutil
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -154,42 +153,18 @@ def inventory_owner_engine(_inventory: Engines) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def redis_url(tmp_path):
+def redis_server(tmp_path):
     """A throwaway redis-server on a free port (the test is skipped where it is not installed)."""
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server not installed (apt-get install redis-server)")
-    import redis
+    from lab.redis_server import LocalRedis
 
-    from tests.helpers import wait_until
+    server = LocalRedis(free_port(), tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
 
-    def answers():
-        try:
-            return client.ping()
-        except redis.ConnectionError:
-            return False  # not accepting connections yet
-
-    wait_until(answers)
-    client.close()
-    yield url
-    proc.terminate()
-    proc.wait()
+@pytest.fixture
+def redis_url(redis_server):
+    return redis_server.url

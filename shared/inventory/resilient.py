@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shared.inventory.http import HttpInventory, ServerError
@@ -209,12 +210,17 @@ class ResilientInventory:
         }
 
 
-def build_breaker_storage(redis_url: str | None, name: str) -> object | None:
-    """pybreaker's Redis storage when ``REDIS_URL`` is set, so all processes share one breaker."""
+def build_breaker_storage(
+    redis_url: str | None, name: str, on_change: Callable[[str, bool], None]
+) -> pybreaker.CircuitBreakerStorage | None:
+    """Shared through Redis when ``REDIS_URL`` is set, so all processes share one breaker; each
+    process keeps its own while Redis is away (``shared.resilience.shared_state``)."""
     if not redis_url:
         return None
-    import pybreaker
     import redis
 
+    from shared.resilience.shared_state import FallbackBreakerStorage, SharedLink
+
     client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    return pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED, client, namespace=name)
+    link = SharedLink(f"breaker:{name}", on_change=on_change)
+    return FallbackBreakerStorage(client, name, link)
