@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -82,6 +83,21 @@ def wait_for_line(
                     return
         time.sleep(0.05)  # polling interval, not a wait for a result
     raise TimeoutError(f"{text!r} not in {logfile} after {timeout_s}s")
+
+
+def poll(condition: Callable[[], object], *, timeout_s: float, what: str) -> None:
+    """Poll ``condition`` until it is true; TimeoutError naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not reached after {timeout_s}s")
+        time.sleep(0.05)  # polling interval, not a wait for a result
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL a process and everything in its session (a gunicorn master and its workers)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def alive(pid: int) -> bool:

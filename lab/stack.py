@@ -3,11 +3,16 @@
 ``up`` provisions a local PostgreSQL when the database URLs are the defaults, migrates both
 databases, adds demo products, and starts both services (and the reconciler) in the background.
 Running it twice is harmless: what already runs is left alone. ``down`` stops what ``up`` started.
+
+``ORDER_INSTANCES=N INVENTORY_INSTANCES=M`` (default 1 each) start N and M gunicorns on internal
+ports with HAProxy on the services' usual ports in front of them, Redis for the shared breaker
+and rate limits, and two reconcilers (docs/scale-out.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -17,8 +22,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from inventory_service.demo import seed
-from lab import processes
+from lab import haproxy, processes, redis_server
 from lab.postgres import Database, LocalCluster, provision
+from lab.system import Layout, service_of
 from order_service.accounts import ensure_admin
 from order_service.bootstrap import build_accounts
 from shared.config import (
@@ -31,6 +37,23 @@ from shared.migrate import upgrade
 
 RUN = processes.ROOT / ".run"
 LOCAL_ADDRESS_LIMIT = "200/second"
+# Scaled out: instance i of a service listens on its base + i, HAProxy on the usual ports.
+INSTANCE_PORTS = {"orders": 3100, "inventory": 3200}
+HAPROXY_METRICS = "127.0.0.1:8405"
+LOCAL_REDIS_PORT = 6390
+TARGETS = RUN / "prometheus-targets"
+
+
+def layout_from_env() -> Layout:
+    """``ORDER_INSTANCES`` and ``INVENTORY_INSTANCES``; two reconcilers once either is above 1."""
+    counts = {}
+    for service, variable in (("orders", "ORDER_INSTANCES"), ("inventory", "INVENTORY_INSTANCES")):
+        raw = os.environ.get(variable, "1")
+        if not raw.isdigit() or not 1 <= int(raw) <= 16:
+            raise SystemExit(f"{variable} must be a whole number from 1 to 16, got {raw!r}")
+        counts[service] = int(raw)
+    scaled = counts["orders"] > 1 or counts["inventory"] > 1
+    return Layout(counts["orders"], counts["inventory"], 2 if scaled else 1)
 
 
 def local_databases() -> list[Database]:
@@ -136,19 +159,29 @@ def up() -> None:
             env.setdefault(variable, LOCAL_ADDRESS_LIMIT)
     order_url = "http://" + settings.order_bind
     inventory_url = "http://" + settings.inventory_bind
-    for name, url in (("inventory", inventory_url), ("orders", order_url)):
+    layout = layout_from_env()
+    if layout.scaled:
+        env.setdefault("REDIS_URL", _start_redis())
+        env["INVENTORY_URL"] = inventory_url  # through HAProxy, like every other client
+    binds = _binds(layout, settings)
+    for name in layout.instances("inventory") + layout.instances("orders"):
+        service = service_of(name)
+        bind = binds[name]
         # prometheus_client reads this before anything else: it must be set at process start.
         metrics_env = {
-            **processes.own_database_only(env, name, settings),
+            **processes.own_database_only(env, service, settings),
             "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name),
+            "ORDER_BIND" if service == "orders" else "INVENTORY_BIND": bind,
         }
-        _start(name, processes.gunicorn_command(name), url + "/health/ready", metrics_env)
-    _start(
-        "reconciler",
-        [sys.executable, "-m", "order_service.reconciler"],
-        None,
-        processes.own_database_only(env, "orders", settings),
-    )
+        ready = f"http://{bind}/health/ready"
+        _start(name, processes.gunicorn_command(service), ready, metrics_env)
+    if layout.scaled:
+        _start_haproxy(layout, settings, binds)
+    for name in layout.instances("reconciler"):
+        reconciler_env = processes.own_database_only(env, "orders", settings)
+        reconciler_env["RECONCILER_METRICS_BIND"] = binds[name]
+        _start(name, [sys.executable, "-m", "order_service.reconciler"], None, reconciler_env)
+    _write_targets(layout, binds)
     if not shutil.which("prometheus"):
         processes.apt_install("prometheus")
     prometheus = shutil.which("prometheus")
@@ -172,7 +205,7 @@ Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
 {watching}
 Metrics:           {order_url}/metrics {inventory_url}/metrics http://{settings.reconciler_metrics_bind}/metrics
-Admin account:     {admin}
+{_scaled_note(layout)}Admin account:     {admin}
 
 Try it (sign up, log in, order; the README has more):
   O={order_url}/api/v1; J='Content-Type: application/json'
@@ -186,8 +219,81 @@ Try it (sign up, log in, order; the README has more):
 Stop everything with: make down""")
 
 
+def _binds(layout: Layout, settings: Settings) -> dict[str, str]:
+    """Where each process listens: one instance on the usual port, more on internal ones."""
+    host, _, metrics_port = settings.reconciler_metrics_bind.rpartition(":")
+    binds = {
+        name: f"{host}:{int(metrics_port) + i * 10}"
+        for i, name in enumerate(layout.instances("reconciler"))
+    }
+    for service, usual in (("orders", settings.order_bind), ("inventory", settings.inventory_bind)):
+        for i, name in enumerate(layout.instances(service)):
+            scaled = f"127.0.0.1:{INSTANCE_PORTS[service] + i + 1}"
+            binds[name] = scaled if layout.scaled else usual
+    return binds
+
+
+def _start_redis() -> str:
+    port = LOCAL_REDIS_PORT
+    _start("redis", redis_server.command(port, RUN / "redis"), None, dict(os.environ))
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_server.wait_ready(url)
+    return url
+
+
+def _start_haproxy(layout: Layout, settings: Settings, binds: dict[str, str]) -> None:
+    frontends = [
+        haproxy.Frontend(
+            service,
+            settings.order_bind if service == "orders" else settings.inventory_bind,
+            {name: binds[name] for name in layout.instances(service)},
+        )
+        for service in ("orders", "inventory")
+    ]
+    config = RUN / "haproxy.cfg"
+    config.write_text(haproxy.render(frontends, HAPROXY_METRICS, RUN / "haproxy-errors"))
+    ready = "http://" + settings.order_bind + "/health/ready"
+    _start("haproxy", haproxy.command(config), ready, dict(os.environ))
+
+
+def _write_targets(layout: Layout, binds: dict[str, str]) -> None:
+    """Prometheus' file service discovery: every instance, labelled with its service (job)."""
+    TARGETS.mkdir(parents=True, exist_ok=True)
+    groups = [
+        {"targets": [binds[name] for name in layout.instances(service)], "labels": {"job": service}}
+        for service in ("orders", "inventory", "reconciler")
+    ]
+    if layout.scaled:
+        groups.append({"targets": [HAPROXY_METRICS], "labels": {"job": "haproxy"}})
+    (TARGETS / "local.json").write_text(json.dumps(groups, indent=2) + "\n")
+
+
+def _scaled_note(layout: Layout) -> str:
+    if not layout.scaled:
+        return ""
+    return (
+        f"Instances:         {layout.orders} order, {layout.inventory} inventory, "
+        f"{layout.reconcilers} reconcilers, behind HAProxy (metrics http://{HAPROXY_METRICS}/metrics)\n"
+    )
+
+
+def _pidfiles() -> list[str]:
+    """Every process ``up`` started, by name, from its pid file."""
+    return sorted(p.stem for p in RUN.glob("*.pid"))
+
+
+# The order ``up`` starts them in; ``down`` stops them the other way round, so nothing loses
+# what it needs while it drains.
+_START_ORDER = ["redis", "inventory", "orders", "haproxy", "reconciler", "prometheus"]
+
+
+def _in_start_order(names: list[str]) -> list[str]:
+    return sorted(names, key=lambda n: (_START_ORDER.index(service_of(n)), len(n), n))
+
+
 def down() -> None:
-    for name in ("prometheus", "reconciler", "orders", "inventory"):
+    names = list(reversed(_in_start_order(_pidfiles())))
+    for name in names:
         pid = _running(name)
         if pid:
             processes.stop(pid)
@@ -201,7 +307,8 @@ def down() -> None:
 
 
 def status() -> None:
-    for name in ("inventory", "orders", "reconciler", "prometheus"):
+    names = _pidfiles() or ["inventory", "orders", "reconciler", "prometheus"]
+    for name in _in_start_order(names):
         pid = _running(name)
         print(f"  {name}: {f'running (pid {pid})' if pid else 'stopped'}")
 

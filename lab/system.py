@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -17,7 +18,7 @@ from typing import Any, Self
 import requests
 from sqlalchemy import Engine, text
 
-from lab import processes
+from lab import haproxy, processes, redis_server
 from lab.invariants import Observed
 from lab.postgres import Database, LocalCluster, free_port, provision
 from shared.auth import Role
@@ -45,6 +46,40 @@ def empty_tables(engine: Engine) -> None:
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How many of each process run, and whether HAProxy and Redis stand in front and beside.
+
+    One instance of each is reached directly; more are reached through HAProxy, and share the
+    breaker and the rate limits through Redis.
+    """
+
+    orders: int = 1
+    inventory: int = 1
+    reconcilers: int = 1
+
+    @property
+    def scaled(self) -> bool:
+        return self.orders > 1 or self.inventory > 1 or self.reconcilers > 1
+
+    def instances(self, service: str) -> list[str]:
+        """Process names of one of "orders", "inventory", "reconciler": orders, orders-2, ..."""
+        count = {"orders": self.orders, "inventory": self.inventory}.get(service, self.reconcilers)
+        return [service if i == 0 else f"{service}-{i + 1}" for i in range(count)]
+
+    def processes(self) -> list[str]:
+        """Every process, in the order they start (each after what it needs)."""
+        names = ["redis"] if self.scaled else []
+        names += self.instances("inventory") + self.instances("orders")
+        names += ["haproxy"] if self.scaled else []
+        return names + self.instances("reconciler")
+
+
+def service_of(name: str) -> str:
+    """ "orders-2" -> "orders"."""
+    return name.split("-", 1)[0]
+
+
 @dataclass
 class System:
     settings: Settings
@@ -54,17 +89,48 @@ class System:
     # its own environment in production too, so each may have its own layout.
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    layout: Layout = field(default_factory=Layout)
+    # Set by whoever runs the database (``Environment``): "restart postgres" in a scenario.
+    restart_database: Callable[[], None] = field(default=lambda: None)
 
     def __post_init__(self) -> None:
-        self.order_port, self.inventory_port = free_port(), free_port()
-        self.reconciler_metrics_port = free_port()
-        self.orders = f"http://127.0.0.1:{self.order_port}/api/v1"
-        self.inventory = f"http://127.0.0.1:{self.inventory_port}/api/v1"
+        self.ports: dict[str, int] = {}
         self.http = requests.Session()
         # The laboratory runs the system, so it holds its signing key and mints tokens for its
         # simulated customers as an identity provider would (login is tested on its own).
         self._issuer = TokenIssuer(self.settings.auth_signing_key, self.settings.auth_issuer)
         self._tokens: dict[tuple[str, Role, str], dict[str, str]] = {}
+
+    def port(self, name: str) -> int:
+        """The port of one process or listener (kept across restarts, so clients can return)."""
+        if name not in self.ports:
+            self.ports[name] = free_port()
+        return self.ports[name]
+
+    @property
+    def order_port(self) -> int:
+        """Where clients reach the order service: HAProxy when scaled, else the instance."""
+        return self.port("haproxy-orders" if self.layout.scaled else "orders")
+
+    @property
+    def inventory_port(self) -> int:
+        return self.port("haproxy-inventory" if self.layout.scaled else "inventory")
+
+    @property
+    def reconciler_metrics_port(self) -> int:
+        return self.port("reconciler-metrics")
+
+    @property
+    def orders(self) -> str:
+        return f"http://127.0.0.1:{self.order_port}/api/v1"
+
+    @property
+    def inventory(self) -> str:
+        return f"http://127.0.0.1:{self.inventory_port}/api/v1"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port('redis')}/0"
 
     def auth(
         self, subject: str = "lab-admin", role: Role = Role.ADMIN, audience: str | None = None
@@ -88,8 +154,6 @@ class System:
         return {
             **os.environ,
             "APP_ENV": "test",
-            "ORDER_BIND": f"127.0.0.1:{self.order_port}",
-            "INVENTORY_BIND": f"127.0.0.1:{self.inventory_port}",
             "INVENTORY_URL": f"http://127.0.0.1:{self.inventory_port}",
             "WEB_WORKERS": "2",
             "WEB_THREADS": "4",
@@ -104,34 +168,56 @@ class System:
             "IDEMPOTENCY_LEASE_S": "3",
             "RECONCILER_BATCH_SIZE": "5",
             "CHAOS_ENABLED": "true",
-            "RECONCILER_METRICS_BIND": f"127.0.0.1:{self.reconciler_metrics_port}",
             "ADMIN_TOKEN": s.admin_token,
             # The load tools must measure the system, not its rate limits.
             "RATE_LIMIT_ORDERS_PER_CUSTOMER": LAB_LIMIT,
             "RATE_LIMIT_ORDERS_PER_ADDRESS": LAB_LIMIT,
             "RATE_LIMIT_AUTH_PER_ADDRESS": LAB_LIMIT,
             "RATE_LIMIT_AUTH_PER_EMAIL": LAB_LIMIT,
+            **({"REDIS_URL": self.redis_url} if self.layout.scaled else {}),
         }
 
     def process_env(self, name: str) -> dict[str, str]:
         """The environment of one process: only its own database's URL, as in production."""
-        service = "inventory" if name == "inventory" else "orders"
-        env = processes.own_database_only(self.env(), service, self.settings)
-        return {**env, **self.service_env.get(name, {})}
+        service = service_of(name)
+        env = processes.own_database_only(
+            self.env(), "inventory" if service == "inventory" else "orders", self.settings
+        )
+        if service == "orders":
+            env["ORDER_BIND"] = f"127.0.0.1:{self.port(name)}"
+        elif service == "inventory":
+            env["INVENTORY_BIND"] = f"127.0.0.1:{self.port(name)}"
+        else:
+            metrics = "reconciler-metrics" if name == "reconciler" else f"{name}-metrics"
+            env["RECONCILER_METRICS_BIND"] = f"127.0.0.1:{self.port(metrics)}"
+        return {**env, **self.service_env.get(service, {})}
 
     def start(self, name: str) -> None:
-        """Start one of "inventory", "orders", "reconciler" and wait until it serves."""
-        if name == "reconciler":
+        """Start one process of the layout (see ``Layout.processes``) and wait until it serves."""
+        service = service_of(name)
+        log = self.logdir / f"{name}.log"
+        seen = log.stat().st_size if log.exists() else 0
+        if service == "redis":
+            proc = processes.start(
+                redis_server.command(self.port("redis"), self.logdir / "redis"), log, os.environ
+            )
+            self.procs[name] = proc
+            redis_server.wait_ready(self.redis_url, proc)
+            return
+        if service == "haproxy":
+            proc = processes.start(haproxy.command(self._haproxy_config()), log, os.environ)
+            self.procs[name] = proc
+            for frontend in ("orders", "inventory"):
+                self.wait_balanced(frontend, process=proc)
+            return
+        if service == "reconciler":
             command = [sys.executable, "-m", "order_service.reconciler"]
             ready = None
         else:
-            command = processes.gunicorn_command(name)
-            port = self.order_port if name == "orders" else self.inventory_port
-            ready = f"http://127.0.0.1:{port}/health/ready"
-        log = self.logdir / f"{name}.log"
-        seen = log.stat().st_size if log.exists() else 0
+            command = processes.gunicorn_command(service)
+            ready = f"http://127.0.0.1:{self.port(name)}/health/ready"
         env = self.process_env(name)
-        if name != "reconciler":  # gunicorn workers share their metrics through files
+        if service != "reconciler":  # gunicorn workers share their metrics through files
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.logdir / f"metrics-{name}")
         proc = processes.start(command, log, env)
         self.procs[name] = proc
@@ -139,6 +225,38 @@ class System:
             processes.wait_ready(ready, process=proc)
         else:
             processes.wait_for_line(log, "reconciler started", after=seen, process=proc)
+
+    def _haproxy_config(self) -> Path:
+        frontends = [
+            haproxy.Frontend(
+                service,
+                f"127.0.0.1:{self.port(f'haproxy-{service}')}",
+                {name: f"127.0.0.1:{self.port(name)}" for name in self.layout.instances(service)},
+            )
+            for service in ("orders", "inventory")
+        ]
+        config = self.logdir / "haproxy.cfg"
+        metrics = f"127.0.0.1:{self.port('haproxy-metrics')}"
+        config.write_text(haproxy.render(frontends, metrics, self.logdir / "haproxy-errors"))
+        return config
+
+    def wait_balanced(
+        self, service: str, *, up: int | None = None, process: subprocess.Popen[bytes] | None = None
+    ) -> None:
+        """Until HAProxy counts ``up`` (default: every) instance of ``service`` as up."""
+        want = len(self.layout.instances(service)) if up is None else up
+        metrics = f"http://127.0.0.1:{self.port('haproxy-metrics')}/metrics"
+
+        def counted() -> bool:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"haproxy exited with {process.returncode}")
+            try:
+                text = requests.get(metrics, timeout=1).text
+            except requests.RequestException:
+                return False
+            return haproxy.servers_up(text, service) == want
+
+        processes.poll(counted, timeout_s=30, what=f"{want} {service} instances up in haproxy")
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -152,21 +270,34 @@ class System:
             proc.wait()
 
     def kill(self, name: str) -> None:
-        """SIGKILL, as a crash would: no graceful anything."""
+        """SIGKILL the process and all it started (a master and its workers), as a crash would."""
         proc = self.procs.pop(name)
-        proc.kill()
+        processes.kill_group(proc.pid)
         proc.wait()
 
     def ensure_running(self) -> None:
-        for name in ("inventory", "orders", "reconciler"):
+        for name in self.layout.processes():
             proc = self.procs.get(name)
             if proc is None or proc.poll() is not None:
                 self.procs.pop(name, None)
                 self.start(name)
 
-    def stop_all(self) -> None:
-        for name in list(self.procs):
+    def relayout(self, layout: Layout) -> None:
+        """Stop everything and start ``layout`` (each chaos scenario starts from a fresh system)."""
+        self.stop_processes()
+        self.layout = layout
+        for name in layout.processes():
+            self.start(name)
+
+    def stop_processes(self) -> None:
+        # The reverse of the start order: nothing loses what it needs while it drains.
+        for name in reversed(self.layout.processes()):
             self.stop(name)
+        for name in list(self.procs):  # anything started outside the layout
+            self.stop(name)
+
+    def stop_all(self) -> None:
+        self.stop_processes()
         self.http.close()
 
     # small API client -----------------------------------------------------------------------
@@ -209,9 +340,37 @@ class System:
             observed.record(key, response.status_code, response.json(), elapsed_ms)
             if response.status_code in (201, 202, 422):
                 return response, elapsed_ms
-            if response.status_code == 409:  # the first request with this key still runs
+            if response.status_code in (409, 503):  # still running; or nothing changed
                 time.sleep(float(response.headers.get("Retry-After", "1")))
         raise RuntimeError(f"no definite answer for {key} after {tries} tries")
+
+    def place_keyless(
+        self,
+        customer: str,
+        items: list[tuple[str, int]],
+        observed: Observed,
+        *,
+        label: str | None = None,
+        tries: int = 60,
+    ) -> requests.Response | None:
+        """A client without an Idempotency-Key: it asks again only when a 503 says nothing
+        changed; None when it got no answer at all (it cannot know whether it ordered).
+
+        ``label`` files the answers in ``observed`` as a key would, for the report.
+        """
+        for _ in range(tries):
+            started = time.perf_counter()
+            try:
+                response = self.place(customer, items)
+            except (requests.ConnectionError, requests.Timeout):
+                observed.record(None, 0, {})
+                return None
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            observed.record(label, response.status_code, response.json(), elapsed_ms)
+            if response.status_code != 503:
+                return response
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        raise RuntimeError(f"still 503 after {tries} tries")
 
     def order(self, order_id: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(
@@ -224,6 +383,14 @@ class System:
         return self.http.post(
             f"{self.orders}/orders/{order_id}/{action}", headers=self.auth(), timeout=30
         )
+
+    def act_answer(self, order_id: str, action: str) -> tuple[int, dict[str, Any]]:
+        """``act``'s status and body; status 0 when no answer came."""
+        try:
+            response = self.act(order_id, action)
+        except (requests.ConnectionError, requests.Timeout):
+            return 0, {}
+        return response.status_code, response.json()
 
     def product(self, sku: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
@@ -287,10 +454,13 @@ class Environment:
             application_name=self.name,
         )
         self.system = System(
-            self.settings, self.root / "logs", env_overrides=dict(self.env_overrides)
+            self.settings,
+            self.root / "logs",
+            env_overrides=dict(self.env_overrides),
+            restart_database=self.cluster.restart,
         )
         try:
-            for process in ("inventory", "orders", "reconciler"):
+            for process in self.system.layout.processes():
                 self.system.start(process)
         except BaseException:
             self.system.stop_all()

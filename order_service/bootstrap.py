@@ -33,9 +33,12 @@ def utcnow() -> datetime:
 
 
 def build_inventory(
-    settings: Settings, metrics: ClientMetrics | None = None
+    settings: Settings, metrics: ClientMetrics | None = None, *, agent: str = "order-service"
 ) -> ResilientInventory | HttpInventory:
-    """The inventory client of one process: timeouts, retries, breaker and bulkhead."""
+    """The inventory client of one process: timeouts, retries, breaker and bulkhead.
+
+    ``agent`` is its User-Agent, which inventory's access log records: who sent what, when.
+    """
     calls = max(settings.inventory_max_concurrency, settings.layout("orders").threads)
     hedging = settings.inventory_client != "bare" and settings.inventory_hedge_after_s > 0
     # With hedging every request runs on the hedge's threads, a call and its copy each: one
@@ -46,6 +49,7 @@ def build_inventory(
         connect_timeout_s=settings.inventory_connect_timeout_s,
         read_timeout_s=settings.inventory_read_timeout_s,
         pool_size=requests_at_once,
+        headers={"User-Agent": agent},
         token=ServiceTokens(build_issuer(settings), ttl_s=settings.service_token_ttl_s),
     )
     if settings.inventory_client == "bare":

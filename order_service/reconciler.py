@@ -9,7 +9,9 @@ frees its rows when the lease runs out), delivers them, cancels PENDING orders o
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -135,7 +137,10 @@ def main() -> None:
         ["command", "outcome"],
         registry=registry,
     )
-    ctx = build_context(settings, build_inventory(settings, ClientMetrics(registry)), engine)
+    # Each reconciler names itself to inventory, so its access log tells reconcilers apart.
+    agent = f"reconciler/{socket.gethostname()}-{os.getpid()}"
+    inventory = build_inventory(settings, ClientMetrics(registry), agent=agent)
+    ctx = build_context(settings, inventory, engine)
     reconciler = Reconciler(
         ctx,
         settings.order_pending_ttl_s,

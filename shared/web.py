@@ -110,11 +110,16 @@ def json_depth(body: bytes, limit: int) -> int:
     return deepest
 
 
-def refuse_unknown_methods(app: Flask) -> None:
-    """Answer 405 to a method outside ``KNOWN_METHODS`` before Flask (and its metrics) see it."""
+STARTED = "resilient_orders.started"
+
+
+def front_door(app: Flask) -> None:
+    """Note when each request arrived, before any hook (a gremlin's delay is part of the request's
+    time); answer 405 to a method outside ``KNOWN_METHODS`` before Flask and its metrics see it."""
     inner = app.wsgi_app
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[STARTED] = time.perf_counter()
         if environ.get("REQUEST_METHOD") in KNOWN_METHODS:
             return inner(environ, start_response)
         body = envelope(
@@ -132,11 +137,10 @@ def refuse_unknown_methods(app: Flask) -> None:
 
 def init_web(app: Flask, errors: ErrorMap) -> None:
     """Install request ids, JSON-only bodies, the error handlers and the access log."""
-    refuse_unknown_methods(app)
+    front_door(app)
 
     @app.before_request
     def _start() -> Response | None:
-        g.started = time.perf_counter()
         request_id()
         # A body that is not JSON would otherwise look like "every field is missing".
         has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
@@ -162,8 +166,9 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
                 "route": rule,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - g.get("started", 0.0)) * 1000, 2),
+                "duration_ms": round((time.perf_counter() - request.environ[STARTED]) * 1000, 2),
                 "request_id": request_id(),
+                "agent": request.user_agent.string,
             },
         )
         return response

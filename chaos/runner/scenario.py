@@ -13,8 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from lab.invariants import Observed, check_all, drain, violations
-from lab.system import System, empty_tables
+from lab.invariants import (
+    Observed,
+    check_all,
+    concurrent_deliveries,
+    drain,
+    every_order_answered,
+    violations,
+)
+from lab.system import Layout, System, empty_tables, service_of
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 PLENTY = 100_000
@@ -44,6 +51,12 @@ class Scenario:
     # "confirmed_rate" (confirmed orders/s as a share of the healthy baseline's in the same
     # run), an aim that is reported, not asserted, since it is a speed.
     targets: dict[str, float] = field(default_factory=dict)
+    # How many of each process run (more than one: behind HAProxy, sharing Redis).
+    layout: Layout = field(default_factory=Layout)
+    # Clients without an Idempotency-Key, who ask again only when told nothing changed (503).
+    keyless: bool = False
+    # 5xx error codes the scenario's own fault explains (see lab.invariants.no_server_errors).
+    allowed_5xx: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path, scale: float = 1.0) -> Scenario:
@@ -61,6 +74,9 @@ class Scenario:
             data.get("gremlins", []),
             events,
             data.get("targets", {}),
+            Layout(**data.get("layout", {})),
+            data.get("keyless", False),
+            data.get("allowed_5xx", []),
         )
 
 
@@ -94,10 +110,7 @@ def run_scenario(
     # Every scenario starts from a freshly started system: the graceful stop lets requests still
     # held by the last scenario's gremlins (a 7 s delay outlives the drain) finish before the
     # tables are emptied, and the breakers start closed instead of open from the last outage.
-    for name in ("reconciler", "orders", "inventory"):
-        system.stop(name)
-    for name in ("inventory", "orders", "reconciler"):
-        system.start(name)
+    system.relayout(scenario.layout)
     empty_tables(orders)
     empty_tables(inventory)
     # A quarter of the orders want about two scarce units each: a tenth of the order count in
@@ -114,7 +127,12 @@ def run_scenario(
         body = {k: v for k, v in gremlin.items() if k != "name"}
         response = system.http.put(f"{chaos_url}/{gremlin['name']}", json=body, headers=auth)
         response.raise_for_status()
-    logs = {name: _size(system.logdir / f"{name}.log") for name in ("orders", "reconciler")}
+    layout = scenario.layout
+    clients_side = layout.instances("orders") + layout.instances("reconciler")
+    logs = {name: _size(system.logdir / f"{name}.log") for name in clients_side}
+    inventory_logs = {
+        name: _size(system.logdir / f"{name}.log") for name in layout.instances("inventory")
+    }
     observed = Observed()
     timeline = Timeline()
     started = time.monotonic()
@@ -122,10 +140,15 @@ def run_scenario(
     def customer(i: int) -> None:
         key = f"{scenario.name}-{i}"
         timeline.first_asked[key] = time.monotonic()
-        response, _ = system.place_definite(key, f"c-{i % 17}", items_for(i), observed)
+        if scenario.keyless:
+            response = system.place_keyless(f"c-{i % 17}", items_for(i), observed, label=key)
+            if response is None:
+                return
+        else:
+            response, _ = system.place_definite(key, f"c-{i % 17}", items_for(i), observed)
         if response.status_code == 201 and i % 10 in (3, 7):
             action = "cancel" if i % 10 == 3 else "ship"
-            observed.record(None, system.act(response.json()["id"], action).status_code, {})
+            observed.record(None, *system.act_answer(response.json()["id"], action))
 
     events = sorted(scenario.events, key=lambda e: e["after_orders"])
     with ThreadPoolExecutor(scenario.concurrency) as pool:
@@ -137,7 +160,8 @@ def run_scenario(
     ordering_s = time.monotonic() - started
     for event in events:
         _apply(system, event["action"], timeline)
-    for i in range(0, scenario.orders, 10):  # clients repeating themselves: replays must match
+    for i in range(0, 0 if scenario.keyless else scenario.orders, 10):
+        # clients repeating themselves: replays must match
         system.place_definite(f"{scenario.name}-{i}", f"c-{i % 17}", items_for(i), observed)
     load_s = time.monotonic() - started
 
@@ -145,7 +169,20 @@ def run_scenario(
     system.http.delete(chaos_url, headers=auth).raise_for_status()
     system.ensure_running()
     drain_s = drain(orders, timeout_s=300)
-    results = check_all(orders, inventory, observed)
+    results = check_all(orders, inventory, observed, allowed_5xx=scenario.allowed_5xx)
+    if scenario.keyless:
+        results["a 503 changed nothing: every stored order was answered"] = every_order_answered(
+            orders, observed
+        )
+        results["every request answered"] = (
+            [f"{observed.statuses.count(0)} requests got no answer"]
+            if 0 in observed.statuses
+            else []
+        )
+    if layout.reconcilers > 1:
+        results["no command sent by two reconcilers at once"] = concurrent_deliveries(
+            [system.logdir / f"{name}.log" for name in inventory_logs]
+        )
     return {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -156,6 +193,7 @@ def run_scenario(
         "targets": scenario.targets,
         "orders_by_status": _orders_by_status(orders),
         "client_status_codes": {str(k): v for k, v in sorted(Counter(observed.statuses).items())},
+        "server_errors": dict(Counter(observed.server_errors)),
         "latency_ms": _percentiles(observed.latencies_ms),
         "gremlins": {
             g["name"]: {"kind": g["kind"], "matched": g["matched"], "fired": g["fired"]}
@@ -164,6 +202,8 @@ def run_scenario(
         "affected_orders": _affected(orders, inventory),
         "retries": _count_lines(system.logdir, logs, "retrying inventory call"),
         "breaker_openings": _count_lines(system.logdir, logs, '"to": "open"'),
+        "redis_fallbacks": _count_lines(system.logdir, logs, "Redis unavailable"),
+        "layout": f"{layout.orders} x {layout.inventory}, {layout.reconcilers} reconciler(s)",
         "load_s": round(load_s, 1),
         "drain_s": round(drain_s, 1),
     }
@@ -228,15 +268,33 @@ def judge(report: dict[str, Any], baseline: dict[str, Any] | None) -> dict[str, 
 
 
 def _apply(system: System, action: str, timeline: Timeline) -> None:
+    """One event: "stop_inventory" and "start_inventory" (the outage the report counts), or
+    "kill NAME" (SIGKILL to the process and all it started), "stop NAME", "start NAME" for a
+    process of the layout ("orders-2", "redis"), or "restart postgres"."""
+    verb, _, name = action.partition(" ")
     if action == "stop_inventory":
         timeline.outages.append([time.monotonic(), float("inf")])
         system.stop("inventory")
     elif action == "start_inventory":
-        system.start("inventory")
+        _start(system, "inventory")
         if timeline.outages:
             timeline.outages[-1][1] = time.monotonic()
+    elif action == "restart postgres":
+        system.restart_database()
+    elif verb == "kill":
+        system.kill(name)
+    elif verb == "stop":
+        system.stop(name)
+    elif verb == "start":
+        _start(system, name)
     else:
         raise ValueError(f"unknown event action {action!r}")
+
+
+def _start(system: System, name: str) -> None:
+    system.start(name)
+    if service_of(name) in ("orders", "inventory") and system.layout.scaled:
+        system.wait_balanced(service_of(name))  # back in HAProxy's rotation
 
 
 def _size(path: Path) -> int:

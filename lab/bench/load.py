@@ -11,7 +11,7 @@ from typing import Any
 
 from lab import processes
 from lab.bench.measure import HZ, children_cpu_s, cpu_ticks, peak_rss_mb
-from lab.system import Environment, empty_tables
+from lab.system import Environment, Layout, empty_tables, service_of
 from shared.auth import Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,15 +49,13 @@ class Bench:
     def __exit__(self, *exc: object) -> None:
         self.env.__exit__(*exc)
 
-    def fresh(self, **env: str) -> None:
-        """Empty databases, restart the services (with ``env``), add the bench products."""
-        for name in ("reconciler", "orders", "inventory"):
-            self.system.stop(name)
+    def fresh(self, layout: Layout | None = None, **env: str) -> None:
+        """Empty databases, restart the system (``layout``, with ``env``), add the products."""
+        self.system.stop_processes()
         empty_tables(self.orders_db)
         empty_tables(self.inventory_db)
         self.system.env_overrides = {**PRODUCTION_ENV, **env}
-        for name in ("inventory", "orders", "reconciler"):
-            self.system.start(name)
+        self.system.relayout(layout or Layout())
         for sku in PLENTY:
             self.system.create_product(sku, 10_000_000)
 
@@ -83,11 +81,10 @@ class Bench:
         )
 
     def _processes(self) -> dict[str, list[int]]:
+        """Every process of the layout by group (orders, inventory, reconciler, haproxy, ...)."""
         found: dict[str, list[int]] = {"orders": [], "inventory": [], "reconciler": []}
-        for name in found:
-            proc = self.system.procs.get(name)  # inventory is stopped in some scenarios
-            if proc is not None:
-                found[name] = [proc.pid, *processes.children(proc.pid)]
+        for name, proc in self.system.procs.items():  # inventory is stopped in some scenarios
+            found.setdefault(service_of(name), []).extend([proc.pid, *processes.children(proc.pid)])
         postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
         found["postgres"] = [postmaster, *processes.children(postmaster)]
         return found

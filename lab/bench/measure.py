@@ -106,7 +106,8 @@ def peak_rss_mb(pids: list[int]) -> float:
 
 
 # The process groups whose CPU the bench reads (``load.wrk`` returns each one's CPU seconds).
-GROUPS = ("orders", "inventory", "reconciler", "postgres", "wrk")
+# HAProxy and Redis run only when scaled out (the "scaled" scenario).
+GROUPS = ("orders", "inventory", "reconciler", "postgres", "haproxy", "redis", "wrk")
 
 
 def ms_per_order(results: list[dict[str, Any]]) -> dict[str, float]:

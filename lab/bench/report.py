@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.bench.load import ROOT
-from lab.bench.measure import ms_per_order
+from lab.bench.measure import GROUPS, ms_per_order
 from shared.config import Settings
 
 
@@ -204,6 +204,7 @@ def write_report(
         "",
         *_comparison(results["baseline"]),
         "",
+        *(_scaled(results["scaled"]) if "scaled" in results else []),
         "Exact load commands (wrk, `lab/bench/orders.lua`):",
         "",
         *[f"- {name}: `{r['command']}`" for name, r in scenarios.items()],
@@ -218,6 +219,30 @@ def write_report(
         },
     }
     out.with_suffix(".json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def _scaled(figures: dict[str, Any]) -> list[str]:
+    """One instance of each against 2 x 2 behind HAProxy (docs/scale-out.md)."""
+    rows = [
+        f"| {name} | {r['successful_per_s']} | {r['latency_ms']['p50']:.1f} / "
+        f"{r['latency_ms']['p99']:.1f} | "
+        + " / ".join(str(r["cpu_ms"][g]) for g in (*GROUPS, "total"))
+        + " |"
+        for name, r in figures.items()
+    ]
+    return [
+        "## One instance of each against 2 x 2 behind HAProxy",
+        "",
+        "Healthy load, 16 clients, one layout after the other (`python -m lab.bench --only "
+        "scaled`). On 2 cores no gain is expected; the difference is the cost of the hop, Redis "
+        "and the extra processes.",
+        "",
+        "| layout | confirmed/s | p50 / p99 ms | CPU ms per confirmed order "
+        f"({' / '.join(GROUPS)} / all) |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _layout(service: str) -> str:

@@ -12,9 +12,10 @@ from sqlalchemy import text
 
 from lab import processes
 from lab.bench.load import PLENTY, SCARCE, Bench
-from lab.bench.measure import SlowServer, count, layer_cost_us, q
+from lab.bench.measure import SlowServer, count, layer_cost_us, ms_per_order, q
 from lab.bench.report import line, runs_summary
 from lab.postgres import free_port
+from lab.system import Layout
 from shared.auth import Role
 from shared.config import Settings
 
@@ -26,6 +27,7 @@ SCENARIOS = [
     "backlog",
     "contention",
     "parallel_slow_calls",
+    "scaled",
 ]
 
 
@@ -262,3 +264,17 @@ class Scenarios(Bench):
         }
         self.results["layer_cost"] = {"us_per_call": layer_cost_us()}
         print(f"8 concurrent slow calls: {eight:.2f} s, one: {one:.2f} s", flush=True)
+
+    def scaled(self) -> None:
+        """Healthy load on one instance of each, then on 2 x 2 behind HAProxy with Redis and two
+        reconcilers, one after the other. On 2 cores no gain is expected: this shows what the
+        extra hop, Redis and the extra processes cost per order."""
+        figures = {}
+        for layout in (Layout(), Layout(orders=2, inventory=2, reconcilers=2)):
+            self.fresh(layout)
+            name = f"{layout.orders}x{layout.inventory}"
+            result = self.wrk(f"scaled {name}", 16, PLENTY)
+            figures[name] = {**result, "cpu_ms": ms_per_order([result])}
+            print(line(f"healthy, {name}, 16 clients", result), figures[name]["cpu_ms"], flush=True)
+        self.results["scaled"] = figures
+        self.fresh()  # one of each again for whatever runs next

@@ -3,6 +3,10 @@
 The full set, at full size, runs with `make test-chaos`.
 """
 
+import shutil
+
+import pytest
+
 from chaos.runner import all_scenarios, run_scenario
 from lab.invariants import violations
 
@@ -38,3 +42,23 @@ def test_inventory_stopped_mid_run_loses_nothing(
     assert violations(report["invariants"]) == []
     assert report["client_status_codes"].get("202", 0) > 0  # the outage was felt, as PENDING
     assert report["breaker_openings"] > 0
+
+
+@pytest.mark.skipif(
+    shutil.which("haproxy") is None or shutil.which("redis-server") is None,
+    reason="haproxy and redis-server are needed (apt-get install haproxy redis-server)",
+)
+def test_instances_killed_behind_the_load_balancer_lose_nothing(
+    chaos_system, orders_owner_engine, inventory_owner_engine
+):
+    report = run_scenario(
+        chaos_system,
+        orders_owner_engine,
+        inventory_owner_engine,
+        scenario("scale_instance_killed"),
+    )
+
+    assert violations(report["invariants"]) == []
+    assert "no command sent by two reconcilers at once" in report["invariants"]
+    assert report["layout"] == "2 x 2, 2 reconciler(s)"
+    assert report["first_answers"]["definite_share_while_up"] >= 0.9

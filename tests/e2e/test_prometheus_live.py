@@ -94,7 +94,8 @@ def dashboard_queries():
     for path in sorted((ROOT / "monitoring/grafana/dashboards").glob("*.json")):
         for panel in json.loads(path.read_text())["panels"]:
             for target in panel.get("targets", []):
-                found.append((panel["title"], target["expr"]))
+                # Grafana fills the instance picker; "All" is any instance.
+                found.append((panel["title"], target["expr"].replace("$instance", ".*")))
     return found
 
 
