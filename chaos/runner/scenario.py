@@ -203,6 +203,7 @@ def run_scenario(
         "retries": _count_lines(system.logdir, logs, "retrying inventory call"),
         "breaker_openings": _count_lines(system.logdir, logs, '"to": "open"'),
         "redis_fallbacks": _count_lines(system.logdir, logs, "Redis unavailable"),
+        "redis_shared_again": _count_lines(system.logdir, logs, "Redis answers again"),
         "layout": f"{layout.orders} x {layout.inventory}, {layout.reconcilers} reconciler(s)",
         "load_s": round(load_s, 1),
         "drain_s": round(drain_s, 1),

@@ -273,6 +273,9 @@ class Scenarios(Bench):
         for layout in (Layout(), Layout(orders=2, inventory=2, reconcilers=2)):
             self.fresh(layout)
             name = f"{layout.orders}x{layout.inventory}"
+            # CPU is read from the processes that exist when the load starts: a warm-up first,
+            # so every pool has opened its connections (PostgreSQL backends) by then.
+            self.wrk(f"warm-up {name}", 16, PLENTY, seconds=3)
             result = self.wrk(f"scaled {name}", 16, PLENTY)
             figures[name] = {**result, "cpu_ms": ms_per_order([result])}
             print(line(f"healthy, {name}, 16 clients", result), figures[name]["cpu_ms"], flush=True)
