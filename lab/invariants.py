@@ -10,10 +10,9 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -195,7 +194,7 @@ def every_order_answered(orders: Engine, observed: Observed) -> list[str]:
     return [f"order {i} is stored but its client was told otherwise" for i in unanswered]
 
 
-def concurrent_deliveries(inventory_logs: Sequence[Path]) -> list[str]:
+def concurrent_deliveries(log_lines: Iterable[str]) -> list[str]:
     """Two reconcilers sending the same command at the same time, from inventory's access logs.
 
     Each line gives the route, the caller (User-Agent names the reconciler) and when the request
@@ -203,13 +202,11 @@ def concurrent_deliveries(inventory_logs: Sequence[Path]) -> list[str]:
     whose times overlap are a violation.
     """
     spans: dict[tuple[str, str], list[tuple[float, float, str]]] = defaultdict(list)
-    for logfile in inventory_logs:
-        for raw in logfile.read_text(errors="replace").splitlines():
-            if '"logger": "access"' not in raw or '"agent": "reconciler/' not in raw:
-                continue
-            line = json.loads(raw)
-            if "/reservations" not in line["path"]:
-                continue
+    for raw in log_lines:
+        if '"logger": "access"' not in raw or '"agent": "reconciler/' not in raw:
+            continue
+        line = json.loads(raw)
+        if "/reservations" in line["path"]:
             end = datetime.fromisoformat(line["ts"]).timestamp()
             start = end - line["duration_ms"] / 1000
             spans[(line["method"], line["path"])].append((start, end, line["agent"]))

@@ -91,7 +91,7 @@ class System:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     layout: Layout = field(default_factory=Layout)
     # Set by whoever runs the database (``Environment``): "restart postgres" in a scenario.
-    restart_database: Callable[[], None] = field(default=lambda: None)
+    restart_database: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         self.ports: dict[str, int] = {}

@@ -10,7 +10,6 @@ than a confirmed order's token check (measured by ``make bench``).
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import time
 
@@ -26,7 +25,6 @@ from shared.errors import RateLimited
 from shared.metrics import shared_state_metrics
 from shared.resilience.shared_state import SharedLink, SharedStateDown
 
-log = logging.getLogger(__name__)
 # When the shared storage (Redis) fails, this process counts alone until it answers again.
 _LOCAL = MovingWindowRateLimiter(MemoryStorage())
 

@@ -168,7 +168,7 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - request.environ[STARTED]) * 1000, 2),
                 "request_id": request_id(),
-                "agent": request.user_agent.string,
+                "agent": request.headers.get("User-Agent", ""),
             },
         )
         return response

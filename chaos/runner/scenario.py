@@ -181,7 +181,7 @@ def run_scenario(
         )
     if layout.reconcilers > 1:
         results["no command sent by two reconcilers at once"] = concurrent_deliveries(
-            [system.logdir / f"{name}.log" for name in inventory_logs]
+            _since(system.logdir, inventory_logs).splitlines()
         )
     return {
         "scenario": scenario.name,
@@ -281,6 +281,8 @@ def _apply(system: System, action: str, timeline: Timeline) -> None:
         if timeline.outages:
             timeline.outages[-1][1] = time.monotonic()
     elif action == "restart postgres":
+        if system.restart_database is None:
+            raise ValueError("this system cannot restart its database (run it in an Environment)")
         system.restart_database()
     elif verb == "kill":
         system.kill(name)
@@ -302,15 +304,20 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def _count_lines(logdir: Path, offsets: dict[str, int], needle: str) -> int:
-    total = 0
+def _since(logdir: Path, offsets: dict[str, int]) -> str:
+    """What the named logs gained since their offsets: this scenario's lines only."""
+    parts = []
     for name, offset in offsets.items():
         path = logdir / f"{name}.log"
         if path.exists():
             with path.open("rb") as f:
                 f.seek(offset)
-                total += f.read().count(needle.encode())
-    return total
+                parts.append(f.read().decode(errors="replace"))
+    return "\n".join(parts)
+
+
+def _count_lines(logdir: Path, offsets: dict[str, int], needle: str) -> int:
+    return _since(logdir, offsets).count(needle)
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

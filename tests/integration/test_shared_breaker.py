@@ -4,9 +4,11 @@ keeps its own while Redis is away."""
 import shutil
 
 import pytest
+import redis
 
 from shared.inventory.resilient import build_breaker_storage
 from shared.resilience.breaker import Breaker, BreakerOpen
+from shared.resilience.shared_state import FallbackBreakerStorage, SharedLink
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None,
@@ -60,14 +62,24 @@ def test_with_redis_away_each_process_keeps_its_own_breaker_and_says_so_once(red
     assert changes == [("breaker:inventory", False)]
 
 
-def test_once_redis_is_back_the_breaker_is_shared_again(redis_server, monkeypatch):
-    changes = []
-    first = process_breaker(redis_server.url, lambda c, shared: changes.append(shared))
+def test_once_redis_is_back_the_breaker_is_shared_again(redis_server):
+    changes, now = [], [0.0]
+    link = SharedLink(
+        "breaker:inventory",
+        on_change=lambda c, shared: changes.append(shared),
+        clock=lambda: now[0],
+    )
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=0.5)
+    first = Breaker(
+        "inventory",
+        fail_max=3,
+        reset_timeout_s=60,
+        storage=FallbackBreakerStorage(client, "inventory", link),
+    )
     redis_server.stop()
     fail(first)
     redis_server.start()
-    link = first._storage._link
-    monkeypatch.setattr(link, "_clock", lambda: float("inf"))  # past the pause before a retry
+    now[0] += link.retry_after_s  # the pause before Redis is tried again is over
 
     for _ in range(3):
         fail(first)

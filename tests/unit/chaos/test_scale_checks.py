@@ -28,16 +28,15 @@ def access_line(agent, started_s, duration_ms, path=PATH, method="PUT"):
     return json.dumps(line)
 
 
-def test_one_command_sent_by_two_reconcilers_at_once_is_found(tmp_path):
-    (tmp_path / "inventory.log").write_text(access_line("reconciler/h-1", 0, 2000) + "\n")
-    (tmp_path / "inventory-2.log").write_text(access_line("reconciler/h-2", 1.5, 100) + "\n")
+def test_one_command_sent_by_two_reconcilers_at_once_is_found():
+    lines = [access_line("reconciler/h-1", 0, 2000), access_line("reconciler/h-2", 1.5, 100)]
 
-    found = concurrent_deliveries([tmp_path / "inventory.log", tmp_path / "inventory-2.log"])
+    found = concurrent_deliveries(lines)
 
     assert found == [f"PUT {PATH} sent by reconciler/h-2 and reconciler/h-1 at once"]
 
 
-def test_one_after_the_other_a_hedge_or_another_command_is_not_at_once(tmp_path):
+def test_one_after_the_other_a_hedge_or_another_command_is_not_at_once():
     lines = [
         access_line("reconciler/h-1", 0, 1000),
         access_line("reconciler/h-1", 0.5, 1000),  # its own hedged copy
@@ -45,9 +44,7 @@ def test_one_after_the_other_a_hedge_or_another_command_is_not_at_once(tmp_path)
         access_line("reconciler/h-1", 2, 100, path=PATH + "/release", method="POST"),
         access_line("order-service", 2, 100),  # a request thread is not a reconciler
     ]
-    (tmp_path / "inventory.log").write_text("\n".join(lines) + "\n")
-
-    assert concurrent_deliveries([tmp_path / "inventory.log"]) == []
+    assert concurrent_deliveries(lines) == []
 
 
 def test_only_the_5xx_a_scenario_explains_are_allowed():
