@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench flames load lint clean
+.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench flames load lint clean screenshots
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ psql-inventory: venv ## Open psql on the inventory database
 
 test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+screenshots: venv ## The console's browser tests, saving their screenshots in docs/console/ (for the README)
+	CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest tests/browser -q
 
 fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and mode; zero 5xx
 	FUZZ_EXAMPLES=1000 FUZZ_RANDOM=1 FUZZ_REPORT=.run/fuzz-report.json $(PY) -m pytest tests/fuzz -q

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from chaos.model import SELECTORS, SETTABLE, Kind
+from chaos.model import SELECTORS, SETTABLE, Kind, summary
 from shared.config import load_settings
 
 EXAMPLES = """examples:
@@ -95,20 +95,9 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
 
 def describe(gremlin: dict[str, Any]) -> str:
     """One line per gremlin, as a person reads it."""
-    effect = {
-        "latency": f"delay {gremlin.get('delay_ms')} ms (+0..{gremlin.get('jitter_ms')} ms)",
-        "error": f"answer {gremlin.get('status')}",
-        "crash": "kill the worker",
-    }[gremlin["kind"]]
-    when = "after the commit" if gremlin["phase"] == "after" else "before the work"
-    chosen = {k: gremlin.get(k) for k in SELECTORS if gremlin.get(k) is not None}
-    if gremlin.get("probability") is not None:
-        chosen["seed"] = gremlin.get("seed")
-    selector = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "always"
-    scope = f"{gremlin.get('method') or 'any'} {gremlin['path']}"
     expires = f", expires {gremlin['expires_at']}" if gremlin.get("expires_at") else ""
     return (
-        f"{gremlin['name']:<16} {effect} {when}; {selector}; on {scope}; "
+        f"{gremlin['name']:<16} {summary(gremlin)}; "
         f"fired {gremlin['fired']} of {gremlin['matched']} calls{expires}"
     )
 

@@ -166,6 +166,22 @@ class Gremlin:
 SETTABLE = {f.name: f for f in fields(Gremlin) if f.metadata.get("settable")}
 
 
+def summary(gremlin: dict[str, Any]) -> str:
+    """What a gremlin (as the API shows it) does, when and to which calls, in a few words."""
+    effect = {
+        "latency": f"delay {gremlin.get('delay_ms')} ms (+0..{gremlin.get('jitter_ms')} ms)",
+        "error": f"answer {gremlin.get('status')}",
+        "crash": "kill the worker",
+    }[gremlin["kind"]]
+    when = "after the commit" if gremlin["phase"] == "after" else "before the work"
+    chosen = {k: gremlin.get(k) for k in SELECTORS if gremlin.get(k) is not None}
+    if gremlin.get("probability") is not None:
+        chosen["seed"] = gremlin.get("seed")
+    selector = ", ".join(f"{k}={v}" for k, v in chosen.items()) or "always"
+    scope = f"{gremlin.get('method') or 'any'} {gremlin['path']}"
+    return f"{effect} {when}; {selector}; on {scope}"
+
+
 def effective_phase(kind: str, phase: str | None) -> str:
     """A crash is always after the commit; other kinds default to before the work."""
     if kind == Kind.CRASH:

@@ -23,7 +23,9 @@ BIN = Path(sys.executable).parent
 
 def gunicorn_command(service: str) -> list[str]:
     """The command line of one service's gunicorn."""
-    package = {"orders": "order_service", "inventory": "inventory_service"}[service]
+    package = {"orders": "order_service", "inventory": "inventory_service", "console": "console"}[
+        service
+    ]
     return [
         str(BIN / "gunicorn"),
         "-c",
@@ -165,5 +167,12 @@ def apt_install(package: str) -> bool:
 def own_database_only(env: Mapping[str, str], service: str, settings: Settings) -> dict[str, str]:
     """``env`` with ``service``'s runtime database URL and no other (no owner's either): each
     process receives only its own database, as in production."""
-    kept = {k: v for k, v in env.items() if not k.endswith("DATABASE_URL")}
-    return {**kept, f"{service.upper()}_DATABASE_URL": settings.database_url(service)}
+    return {
+        **without_databases(env),
+        f"{service.upper()}_DATABASE_URL": settings.database_url(service),
+    }
+
+
+def without_databases(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with no database URL at all: the console owns no database."""
+    return {k: v for k, v in env.items() if not k.endswith("DATABASE_URL")}

@@ -198,9 +198,12 @@ def up() -> None:
             env,
         )
         watching = "Prometheus:        http://127.0.0.1:9090   (alerts at /alerts)"
+        env.setdefault("PROMETHEUS_URL", "http://127.0.0.1:9090")
     else:
         watching = "Prometheus:        not installed; run: sudo apt-get install prometheus"
+    console_url = _start_console(env, settings)
     print(f"""
+Console:           {console_url}   (log in as the admin below, or sign up)
 Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
 {watching}
@@ -217,6 +220,18 @@ Try it (sign up, log in, order; the README has more):
        -H 'Idempotency-Key: demo-1' -d '{{"items": [{{"sku": "WIDGET-1", "quantity": 2}}]}}'
   curl -s {inventory_url}/api/v1/products/WIDGET-1
 Stop everything with: make down""")
+
+
+def _start_console(env: dict[str, str], settings: Settings) -> str:
+    """The web console, on the public APIs (through HAProxy when scaled) and Prometheus."""
+    console_env = {
+        **processes.without_databases(env),
+        "ORDER_URL": "http://" + settings.order_bind,
+        "INVENTORY_URL": "http://" + settings.inventory_bind,
+    }
+    url = "http://" + settings.console_bind
+    _start("console", processes.gunicorn_command("console"), url + "/login", console_env)
+    return url
 
 
 def _binds(layout: Layout, settings: Settings) -> dict[str, str]:
@@ -284,7 +299,7 @@ def _pidfiles() -> list[str]:
 
 # The order ``up`` starts them in; ``down`` stops them the other way round, so nothing loses
 # what it needs while it drains.
-_START_ORDER = ["redis", "inventory", "orders", "haproxy", "reconciler", "prometheus"]
+_START_ORDER = ["redis", "inventory", "orders", "haproxy", "reconciler", "prometheus", "console"]
 
 
 def _in_start_order(names: list[str]) -> list[str]:
@@ -307,7 +322,7 @@ def down() -> None:
 
 
 def status() -> None:
-    names = _pidfiles() or ["inventory", "orders", "reconciler", "prometheus"]
+    names = _pidfiles() or ["inventory", "orders", "reconciler", "prometheus", "console"]
     for name in _in_start_order(names):
         pid = _running(name)
         print(f"  {name}: {f'running (pid {pid})' if pid else 'stopped'}")

@@ -177,9 +177,20 @@ class System:
             **({"REDIS_URL": self.redis_url} if self.layout.scaled else {}),
         }
 
+    @property
+    def console(self) -> str:
+        return f"http://127.0.0.1:{self.port('console')}"
+
     def process_env(self, name: str) -> dict[str, str]:
         """The environment of one process: only its own database's URL, as in production."""
         service = service_of(name)
+        if service == "console":  # no database at all: the console uses the public APIs
+            return {
+                **processes.without_databases(self.env()),
+                "ORDER_URL": f"http://127.0.0.1:{self.order_port}",
+                "CONSOLE_BIND": f"127.0.0.1:{self.port(name)}",
+                **self.service_env.get(service, {}),
+            }
         env = processes.own_database_only(
             self.env(), "inventory" if service == "inventory" else "orders", self.settings
         )
@@ -215,9 +226,10 @@ class System:
             ready = None
         else:
             command = processes.gunicorn_command(service)
-            ready = f"http://127.0.0.1:{self.port(name)}/health/ready"
+            path = "/login" if service == "console" else "/health/ready"
+            ready = f"http://127.0.0.1:{self.port(name)}{path}"
         env = self.process_env(name)
-        if service != "reconciler":  # gunicorn workers share their metrics through files
+        if service in ("orders", "inventory"):  # gunicorn workers share their metrics in files
             env["PROMETHEUS_MULTIPROC_DIR"] = str(self.logdir / f"metrics-{name}")
         proc = processes.start(command, log, env)
         self.procs[name] = proc

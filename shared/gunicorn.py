@@ -14,10 +14,15 @@ BoundedReadWorker.read_timeout_s = _settings.request_read_timeout_s
 
 
 def settings_for(service: str) -> dict[str, Any]:
-    """Module-level gunicorn settings for ``service`` ("orders" or "inventory")."""
+    """Module-level gunicorn settings for ``service`` ("orders", "inventory" or "console")."""
     layout = _settings.layout(service)
+    binds = {
+        "orders": _settings.order_bind,
+        "inventory": _settings.inventory_bind,
+        "console": _settings.console_bind,
+    }
     return {
-        "bind": _settings.order_bind if service == "orders" else _settings.inventory_bind,
+        "bind": binds[service],
         "workers": layout.workers,
         # Threads let one worker wait on the database or on inventory without stalling others;
         # gthread with a deadline on reading each request, so slow clients cannot hold them.

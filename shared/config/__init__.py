@@ -29,6 +29,8 @@ DEV_VERIFY_KEY = (
     "MCowBQYDK2VwAyEA1mGvGnS0vZ3F4ZceLSuxgRxWUUQVg1hF6+zIPwyXXN4=\n"
     "-----END PUBLIC KEY-----\n"
 )
+# Signs the console's session cookies locally; production refuses it (``console_secret``).
+DEV_CONSOLE_SECRET = "dev-console-secret"
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 DEFAULT_ADMIN_PASSWORD = "dev-admin-password"
 # Generous enough for people, tight enough for a password-guessing script; "N/period" strings
@@ -59,6 +61,9 @@ class Layout:
 LAYOUTS = {
     "orders": Layout(workers=2, threads=16, pool_size=16),
     "inventory": Layout(workers=8, threads=8, pool_size=4),
+    # The console is for people: one worker (its latency window lives in process memory), with
+    # threads so that a slow order placement does not hold up every other page.
+    "console": Layout(workers=1, threads=8, pool_size=1),
 }
 
 
@@ -148,6 +153,15 @@ class Settings:
     rate_limit_orders_per_address: str = DEFAULT_ORDER_LIMIT
     rate_limit_auth_per_address: str = DEFAULT_AUTH_LIMIT
     rate_limit_auth_per_email: str = DEFAULT_AUTH_LIMIT
+    # The web console (console/): where it listens, where it finds the order service's public API
+    # (inventory's is ``inventory_url``) and Prometheus' query API (unset: the console keeps its
+    # own 30 s window of the order service's /metrics), how often its pages refresh, and the key
+    # that signs its session cookies.
+    console_bind: str = "127.0.0.1:8080"
+    order_url: str = "http://127.0.0.1:3001"
+    prometheus_url: str | None = None
+    console_refresh_s: float = 2.0
+    console_secret_key: str = DEV_CONSOLE_SECRET
     # Only checked: docker-compose.yml hands Grafana's admin password to the one-shot ``prepare``
     # step too, so that production mode refuses Grafana's default.
     grafana_admin_password: str | None = None
@@ -167,6 +181,17 @@ class Settings:
                 f"{variable}: production needs it set; the default holds a development password"
             )
         return url
+
+    def console_secret(self) -> str:
+        """The console's cookie-signing key; production refuses the default or a short one here,
+        in the one process that signs with it."""
+        if self.is_production:
+            from shared.config.production import secret_problems
+
+            found = secret_problems("CONSOLE_SECRET_KEY", self.console_secret_key)
+            if found:
+                raise ConfigError(found[0])
+        return self.console_secret_key
 
     def owner_database_url(self, service: str) -> str:
         """The URL Alembic runs with: the owner role's, or the runtime one when no owner is set."""
@@ -265,6 +290,11 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "RATE_LIMIT_AUTH_PER_ADDRESS": ("rate_limit_auth_per_address", str),
     "RATE_LIMIT_AUTH_PER_EMAIL": ("rate_limit_auth_per_email", str),
     "GRAFANA_ADMIN_PASSWORD": ("grafana_admin_password", str),
+    "CONSOLE_BIND": ("console_bind", str),
+    "ORDER_URL": ("order_url", str),
+    "PROMETHEUS_URL": ("prometheus_url", str),
+    "CONSOLE_REFRESH_S": ("console_refresh_s", float),
+    "CONSOLE_SECRET_KEY": ("console_secret_key", str),
 }
 
 # Lower bounds that keep a typo from turning into a hang or a division by zero.
@@ -293,6 +323,7 @@ _POSITIVE = {
     "web_threads",
     "auth_token_ttl_s",
     "service_token_ttl_s",
+    "console_refresh_s",
 }
 
 

@@ -10,6 +10,7 @@ from shared.config import (
     DEFAULT_ADMIN_TOKEN,
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
+    DEV_CONSOLE_SECRET,
     DEV_SIGNING_KEY,
     DEV_VERIFY_KEY,
     Settings,
@@ -32,11 +33,12 @@ DEV_PASSWORDS = frozenset(
         "admin",
         DEFAULT_ADMIN_PASSWORD,
         DEFAULT_ADMIN_TOKEN,
+        DEV_CONSOLE_SECRET,
     }
 )
 
 
-def _secret(variable: str, value: str) -> list[str]:
+def secret_problems(variable: str, value: str) -> list[str]:
     if value in DEV_PASSWORDS:
         return [f"{variable} is a development default; set your own ({GENERATE})"]
     if len(value.encode()) < MIN_SECRET_BYTES:
@@ -62,8 +64,8 @@ def _database(variable: str, url: str | None, default: str | None) -> list[str]:
 def refusals(settings: Settings) -> list[str]:
     """Everything wrong with ``settings`` for production; empty when it may start."""
     found = [
-        *_secret("ADMIN_TOKEN", settings.admin_token),
-        *_secret("ADMIN_PASSWORD", settings.admin_password),
+        *secret_problems("ADMIN_TOKEN", settings.admin_token),
+        *secret_problems("ADMIN_PASSWORD", settings.admin_password),
         *_database(
             "ORDERS_DATABASE_URL", settings.orders_database_url, DEFAULT_ORDERS_DATABASE_URL
         ),
@@ -76,7 +78,7 @@ def refusals(settings: Settings) -> list[str]:
         *_database("INVENTORY_OWNER_DATABASE_URL", settings.inventory_owner_database_url, None),
     ]
     if settings.grafana_admin_password is not None:
-        found += _secret("GRAFANA_ADMIN_PASSWORD", settings.grafana_admin_password)
+        found += secret_problems("GRAFANA_ADMIN_PASSWORD", settings.grafana_admin_password)
     if settings.chaos_enabled:
         found.append("CHAOS_ENABLED is on; fault injection never runs in production (unset it)")
     if settings.auth_signing_key == DEV_SIGNING_KEY or settings.auth_verify_key == DEV_VERIFY_KEY:

@@ -32,6 +32,7 @@ def test_the_file_follows_the_compose_specification():
         "reconciler",
         "prometheus",
         "grafana",
+        "console",
     }
 
 
@@ -45,6 +46,7 @@ def test_the_services_publish_the_ports_of_the_design():
         "reconciler": ["3003:3003"],
         "prometheus": ["9090:9090"],
         "grafana": ["3000:3000"],
+        "console": ["8080:8080"],
     }
 
 
@@ -59,7 +61,7 @@ def interpolated(environ):
     return yaml.safe_load(raw)["services"]
 
 
-APPS = ("prepare", "inventory", "orders", "reconciler")
+APPS = ("prepare", "inventory", "orders", "reconciler", "console")
 
 
 def env_of(service):
@@ -85,6 +87,7 @@ REAL_SECRETS = {
             "INVENTORY_DB_OWNER_PASSWORD",
             "GRAFANA_ADMIN_PASSWORD",
             "POSTGRES_SUPERUSER_PASSWORD",
+            "CONSOLE_SECRET_KEY",
         )
     },
     # One line each, as in a .env file: the configuration turns "\\n" back into newlines.
@@ -102,6 +105,7 @@ def test_each_process_receives_only_its_own_runtime_database_url():
 
     assert urls["orders"] == urls["reconciler"] == ["ORDERS_DATABASE_URL"]
     assert urls["inventory"] == ["INVENTORY_DATABASE_URL"]
+    assert urls["console"] == []  # the console uses the public APIs only
     # Only the one-shot migration step holds the owners' URLs.
     assert "ORDERS_OWNER_DATABASE_URL" in urls["prepare"]
     assert "INVENTORY_OWNER_DATABASE_URL" in urls["prepare"]
@@ -147,6 +151,14 @@ def test_production_with_real_secrets_loads_and_each_process_finds_its_database(
         settings = load_settings(env_of(services[name]))
         assert settings.is_production and REAL in settings.database_url(service)
     assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == REAL
+    assert load_settings(env_of(services["console"])).console_secret() == REAL
+
+
+def test_production_refuses_the_consoles_default_secret():
+    services = interpolated({**REAL_SECRETS, "CONSOLE_SECRET_KEY": ""})
+
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY"):
+        load_settings(env_of(services["console"])).console_secret()
 
 
 def test_start_order_follows_health_and_every_long_running_service_has_a_check():

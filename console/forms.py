@@ -1,0 +1,104 @@
+"""HTML forms to API bodies. The APIs validate (their messages come back per field); here the
+text a browser sends is only shaped into the JSON the API expects."""
+
+from __future__ import annotations
+
+from dataclasses import Field, dataclass
+from typing import Any
+
+from chaos.model import SETTABLE
+
+ORDER_ROWS = 3  # lines shown on a fresh order form; "Add a line" adds more (up to MAX_LINES)
+MAX_LINES = 50
+
+
+def _number(raw: str, kind: type) -> Any:
+    """The number the text means, or the text itself, so that the API says what is wrong."""
+    try:
+        return kind(raw)
+    except ValueError:
+        return raw
+
+
+def order_lines(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    """The filled lines of the order form as API items, and the form row of each item."""
+    skus, quantities = form.getlist("sku"), form.getlist("quantity")
+    items, rows = [], []
+    for row, (sku, quantity) in enumerate(zip(skus, quantities, strict=False)):
+        sku, quantity = sku.strip(), quantity.strip()
+        if not sku and not quantity:
+            continue
+        items.append({"sku": sku, "quantity": _number(quantity, int) if quantity else None})
+        rows.append(row)
+    return items[:MAX_LINES], rows[:MAX_LINES]
+
+
+def line_errors(fields: dict[str, list[str]], rows: list[int]) -> dict[str, list[str]]:
+    """API messages about ``items.N.sku`` keyed by the form row they belong to (``line-R-sku``)."""
+    placed: dict[str, list[str]] = {}
+    for key, messages in fields.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit():
+            index = int(parts[1])
+            row = rows[index] if index < len(rows) else index
+            placed[f"line-{row}-{parts[2]}"] = messages
+        else:
+            placed[key] = messages
+    return placed
+
+
+@dataclass(frozen=True)
+class GremlinField:
+    """One input of the gremlin form, from the same metadata the CLI's options come from."""
+
+    name: str
+    label: str
+    help: str
+    input: str  # "select", "number" or "text"
+    choices: tuple[str, ...]
+    low: float | None
+    high: float | None
+    step: str
+    kinds: tuple[str, ...]  # the kinds it means something for; empty: every kind
+
+
+def _field(name: str, f: Field[Any]) -> GremlinField:
+    meta, kind = f.metadata, str(f.type)
+    numeric = kind.startswith(("int", "float"))
+    choices = tuple(str(c) for c in meta["choices"] or ())
+    return GremlinField(
+        name,
+        name.replace("_", " "),
+        meta["help"],
+        "select" if choices else "number" if numeric else "text",
+        choices,
+        meta["low"],
+        meta["high"],
+        "any" if kind.startswith("float") else "1",
+        tuple(str(k) for k in meta["kinds"] or ()),
+    )
+
+
+GREMLIN_FIELDS = [_field(name, f) for name, f in SETTABLE.items()] + [
+    GremlinField(
+        "ttl_s", "ttl s", "remove the gremlin by itself after this many seconds",
+        "number", (), 1, 86_400, "1", (),
+    ),
+]  # fmt: skip
+_TYPES = {
+    name: float if str(f.type).startswith("float") else int
+    for name, f in SETTABLE.items()
+    if str(f.type).startswith(("int", "float"))
+}
+_TYPES["ttl_s"] = int
+
+
+def gremlin_body(form: Any) -> tuple[str, dict[str, Any]]:
+    """The gremlin's name (default: its kind) and the PUT body: only the fields filled in."""
+    body: dict[str, Any] = {}
+    for f in GREMLIN_FIELDS:
+        raw = form.get(f.name, "").strip()
+        if raw:
+            body[f.name] = _number(raw, _TYPES[f.name]) if f.name in _TYPES else raw
+    name = form.get("name", "").strip() or str(body.get("kind") or "gremlin")
+    return name, body

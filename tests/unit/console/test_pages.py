@@ -1,0 +1,144 @@
+"""The console's pages without the services: what it does when they cannot be reached, who may
+see what, and CSRF. The flows against the real services are in tests/browser."""
+
+import re
+import time
+
+import pytest
+
+from console.api import Api
+from console.app import SECURITY_HEADERS, create_app
+from console.session import local_target
+from shared.config import ConfigError, Settings
+
+# The discard and echo ports: nothing answers there.
+NOWHERE = "http://127.0.0.1:9"
+NOWHERE_ELSE = "http://127.0.0.1:7"
+
+
+@pytest.fixture
+def app():
+    settings = Settings(app_env="test", order_url=NOWHERE, inventory_url=NOWHERE_ELSE)
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _csrf(client, path):
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _signed_in(client, role="customer", expires_in=600):
+    with client.session_transaction() as session:
+        session.update(
+            token="a-token", role=role, email="me@example.com", expires_at=time.time() + expires_in
+        )
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused_in_plain_words(client):
+    answer = client.post("/login", data={"email": "me@example.com", "password": "x" * 12})
+    assert answer.status_code == 400
+    assert "did not come from this console" in answer.get_data(as_text=True)
+
+
+def test_an_order_service_that_does_not_answer_is_said_in_words(client):
+    token = _csrf(client, "/login")
+    answer = client.post(
+        "/login", data={"csrf_token": token, "email": "me@example.com", "password": "x" * 12}
+    )
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503
+    assert "The order service did not answer" in page
+    assert "Traceback" not in page
+
+
+def test_pages_need_a_login_and_bring_you_back_after_it(client):
+    answer = client.get("/orders?status=PENDING")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/login?next=/orders?status%3DPENDING"
+
+
+def test_a_page_script_asking_without_a_session_gets_a_bare_401(client):
+    answer = client.get("/orders/rows", headers={"X-Requested-With": "fetch"})
+    assert answer.status_code == 401
+
+
+def test_admin_pages_send_a_customer_back_to_their_orders(client):
+    _signed_in(client, role="customer")
+    answer = client.get("/admin/gremlins")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/orders"
+
+
+def test_an_expired_session_asks_for_the_login_again(client):
+    _signed_in(client, expires_in=-1)
+    answer = client.get("/orders", follow_redirects=True)
+    assert "Your session has ended" in answer.get_data(as_text=True)
+
+
+def test_the_api_token_is_never_on_a_page(client):
+    _signed_in(client)
+    page = client.get("/orders/new").get_data(as_text=True)
+    assert "Place an order" in page and "a-token" not in page
+
+
+def test_the_session_cookie_is_signed_http_only_and_same_site(app):
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    client = app.test_client()
+    _signed_in(client)
+    cookie = client.get_cookie("console_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+    assert "a-token" not in cookie.value  # signed and compressed, not plain text
+
+
+def test_every_page_carries_the_security_headers(client):
+    answer = client.get("/login")
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers[name] == value
+
+
+def test_an_unexpected_failure_is_a_page_in_words_not_a_stack_trace():
+    class Broken(Api):
+        def list_orders(self, token, **query):
+            raise RuntimeError("boom")
+
+    app = create_app(Settings(app_env="test"), Broken(NOWHERE, NOWHERE))
+    client = app.test_client()
+    _signed_in(client)
+    answer = client.get("/orders")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 500
+    assert "Something went wrong in the console" in page and "boom" not in page
+
+
+def test_production_refuses_the_default_console_secret():
+    with pytest.raises(ConfigError, match="CONSOLE_SECRET_KEY"):
+        Settings(app_env="production").console_secret()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("/orders", True),
+        ("//evil.example/x", False),
+        ("https://evil.example", False),
+        ("/\\evil.example", False),
+        (None, False),
+    ],
+)
+def test_after_the_login_you_only_go_to_a_page_of_this_console(raw, kept):
+    assert (local_target(raw, "/default") == raw) is kept
+
+
+def test_when_the_services_do_not_answer_an_admin_sees_it_on_the_page_and_the_strip(client):
+    _signed_in(client, role="admin")
+    answer = client.get("/admin/stock")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 503
+    assert "The inventory service did not answer" in page
+    assert 'data-light="unknown"' in page
+    assert "The order service did not answer." in page
