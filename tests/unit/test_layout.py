@@ -32,10 +32,15 @@ def _offending(package, forbidden):
 
 
 def test_shared_imports_no_service():
-    assert _offending("shared", (*SERVICES, "chaos", *LABORATORY)) == []
+    assert _offending("shared", (*SERVICES, "chaos", "console", *LABORATORY)) == []
 
 
-@pytest.mark.parametrize("package", [*SERVICES, "chaos"])
+def test_the_console_reaches_the_services_only_through_their_public_apis():
+    # No service code, so no database and no shortcut: what the console shows, curl could show.
+    assert _offending("console", (*SERVICES, "shared.db", "shared.uow", "sqlalchemy")) == []
+
+
+@pytest.mark.parametrize("package", [*SERVICES, "chaos", "console"])
 def test_the_product_imports_nothing_from_the_laboratory(package):
     assert _offending(package, LABORATORY) == []
 
