@@ -11,6 +11,7 @@ import pytest
 import requests
 import yaml
 
+from console.status import prometheus_average
 from lab.postgres import free_port
 from tests.helpers import wait_until
 
@@ -131,3 +132,16 @@ def test_every_dashboard_query_returns_data_and_every_alert_rule_loads(live, pro
 
 def traffic_tick(live):
     live.place("tick", [("LIVE-1", 1)])
+
+
+def test_the_consoles_latency_light_reads_the_order_apis_average_from_prometheus(live, prometheus):
+    traffic(live)
+    session = requests.Session()
+    # The first answer needs two scrapes of fresh traffic in the 30 s window: poll with traffic.
+    average = None
+    deadline = time.monotonic() + 90
+    while average is None and time.monotonic() < deadline:
+        traffic_tick(live)
+        average = prometheus_average(prometheus, session)
+        time.sleep(0.5)
+    assert average is not None and average > 0
