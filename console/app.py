@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         }
 
     @app.after_request
-    def secure(response: ResponseReturnValue) -> ResponseReturnValue:
-        response.headers.update(SECURITY_HEADERS)  # type: ignore[union-attr]
+    def secure(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
         return response
 
     _errors(app)

@@ -8,8 +8,7 @@ from typing import Any
 
 from chaos.model import SETTABLE
 
-ORDER_ROWS = 3  # lines shown on a fresh order form; "Add a line" adds more (up to MAX_LINES)
-MAX_LINES = 50
+ORDER_ROWS = 3  # lines shown on a fresh order form; "Add a line" adds more
 
 
 def _number(raw: str, kind: type) -> Any:
@@ -30,7 +29,8 @@ def order_lines(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
             continue
         items.append({"sku": sku, "quantity": _number(quantity, int) if quantity else None})
         rows.append(row)
-    return items[:MAX_LINES], rows[:MAX_LINES]
+    # All of them, however many: past the API's limit it says so, nothing is dropped silently.
+    return items, rows
 
 
 def line_errors(fields: dict[str, list[str]], rows: list[int]) -> dict[str, list[str]]:
@@ -52,45 +52,45 @@ class GremlinField:
     """One input of the gremlin form, from the same metadata the CLI's options come from."""
 
     name: str
-    label: str
     help: str
-    input: str  # "select", "number" or "text"
     choices: tuple[str, ...]
+    number: type | None  # int or float for a number input; None for text or a choice
     low: float | None
     high: float | None
-    step: str
     kinds: tuple[str, ...]  # the kinds it means something for; empty: every kind
+
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ")
+
+    @property
+    def input(self) -> str:
+        return "select" if self.choices else "number" if self.number else "text"
+
+    @property
+    def step(self) -> str:
+        return "any" if self.number is float else "1"
 
 
 def _field(name: str, f: Field[Any]) -> GremlinField:
     meta, kind = f.metadata, str(f.type)
-    numeric = kind.startswith(("int", "float"))
-    choices = tuple(str(c) for c in meta["choices"] or ())
+    number = int if kind.startswith("int") else float if kind.startswith("float") else None
     return GremlinField(
         name,
-        name.replace("_", " "),
         meta["help"],
-        "select" if choices else "number" if numeric else "text",
-        choices,
+        tuple(str(c) for c in meta["choices"] or ()),
+        number,
         meta["low"],
         meta["high"],
-        "any" if kind.startswith("float") else "1",
         tuple(str(k) for k in meta["kinds"] or ()),
     )
 
 
 GREMLIN_FIELDS = [_field(name, f) for name, f in SETTABLE.items()] + [
     GremlinField(
-        "ttl_s", "ttl s", "remove the gremlin by itself after this many seconds",
-        "number", (), 1, 86_400, "1", (),
+        "ttl_s", "remove the gremlin by itself after this many seconds", (), int, 1, 86_400, ()
     ),
-]  # fmt: skip
-_TYPES = {
-    name: float if str(f.type).startswith("float") else int
-    for name, f in SETTABLE.items()
-    if str(f.type).startswith(("int", "float"))
-}
-_TYPES["ttl_s"] = int
+]
 
 
 def gremlin_body(form: Any) -> tuple[str, dict[str, Any]]:
@@ -99,6 +99,6 @@ def gremlin_body(form: Any) -> tuple[str, dict[str, Any]]:
     for f in GREMLIN_FIELDS:
         raw = form.get(f.name, "").strip()
         if raw:
-            body[f.name] = _number(raw, _TYPES[f.name]) if f.name in _TYPES else raw
+            body[f.name] = _number(raw, f.number) if f.number else raw
     name = form.get("name", "").strip() or str(body.get("kind") or "gremlin")
     return name, body

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from console.api import Api, ApiError
@@ -75,27 +76,28 @@ class LatencyWindow:
         return (total_s - base_total) / (count - base_count)
 
 
-def api_counters(metrics_text: str) -> tuple[float, float]:
+def families(metrics_text: str) -> dict[str, Metric]:
+    """A ``/metrics`` page parsed once, by metric name."""
+    return {f.name: f for f in text_string_to_metric_families(metrics_text)}
+
+
+def api_counters(metrics: dict[str, Metric]) -> tuple[float, float]:
     """The order API's cumulative request time and count, summed over its ``/api`` routes."""
     total = count = 0.0
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name != _DURATION:
+    family = metrics.get(_DURATION)
+    for sample in family.samples if family else ():
+        if not sample.labels.get("route", "").startswith("/api/"):
             continue
-        for sample in family.samples:
-            if not sample.labels.get("route", "").startswith("/api/"):
-                continue
-            if sample.name == f"{_DURATION}_sum":
-                total += sample.value
-            elif sample.name == f"{_DURATION}_count":
-                count += sample.value
+        if sample.name == f"{_DURATION}_sum":
+            total += sample.value
+        elif sample.name == f"{_DURATION}_count":
+            count += sample.value
     return total, count
 
 
-def gauge(metrics_text: str, name: str) -> float | None:
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name == name and family.samples:
-            return max(s.value for s in family.samples)
-    return None
+def gauge(metrics: dict[str, Metric], name: str) -> float | None:
+    family = metrics.get(name)
+    return max(s.value for s in family.samples) if family and family.samples else None
 
 
 def prometheus_average(url: str, http: requests.Session) -> float | None:
@@ -111,14 +113,35 @@ def prometheus_average(url: str, http: requests.Session) -> float | None:
 
 
 class StatusStrip:
-    """Builds a ``Strip`` from the order service's public ``/health`` and ``/metrics``."""
+    """Builds a ``Strip`` from the order service's public ``/health`` and ``/metrics``.
 
-    def __init__(self, api: Api, prometheus_url: str | None, window: LatencyWindow | None = None):
+    Every admin page and each open tab's refresh asks for it; within ``max_age_s`` they share one
+    reading, so ten open tabs still cost the order service one pair of requests a second.
+    """
+
+    def __init__(
+        self,
+        api: Api,
+        prometheus_url: str | None,
+        window: LatencyWindow | None = None,
+        max_age_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.api = api
         self.prometheus_url = prometheus_url
-        self.window = window or LatencyWindow()
+        self.window = window or LatencyWindow(clock=clock)
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.last: tuple[float, Strip] | None = None
 
     def read(self) -> Strip:
+        with self.lock:  # one reading at a time; the others wait for it and share it
+            if self.last is None or self.clock() - self.last[0] >= self.max_age_s:
+                self.last = (self.clock(), self._read())
+            return self.last[1]
+
+    def _read(self) -> Strip:
         problems: list[str] = []
         breaker = pending = oldest = None
         average: float | None = None
@@ -129,12 +152,12 @@ class StatusStrip:
         except ApiError as exc:
             problems.append(exc.message)
         try:
-            text = self.api.metrics_text()
-            raw_pending = gauge(text, "orders_pending")
+            metrics = families(self.api.metrics_text())
+            raw_pending = gauge(metrics, "orders_pending")
             pending = None if raw_pending is None else int(raw_pending)
-            oldest = gauge(text, "orders_outbox_oldest_undelivered_age_seconds")
+            oldest = gauge(metrics, "orders_outbox_oldest_undelivered_age_seconds")
             if not self.prometheus_url:
-                average = self.window.add(*api_counters(text))
+                average = self.window.add(*api_counters(metrics))
         except ApiError as exc:
             problems.append(exc.message)
             known = bool(self.prometheus_url)

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -310,6 +311,19 @@ class System:
 
     def stop_all(self) -> None:
         self.stop_processes()
+
+    @contextmanager
+    def started(
+        self, names: Iterable[str] = ("inventory", "orders", "reconciler")
+    ) -> Iterator[Self]:
+        """These processes running for the ``with`` block; every one stopped after, a failed
+        start included."""
+        try:
+            for name in names:
+                self.start(name)
+            yield self
+        finally:
+            self.stop_all()
         self.http.close()
 
     # small API client -----------------------------------------------------------------------

@@ -43,7 +43,7 @@
     add.hidden = false;
     add.addEventListener("click", function () {
       var all = lines.querySelectorAll("li.line");
-      if (all.length >= 50) return;
+      if (all.length >= 50) return; // the order API takes at most 50 lines
       var copy = all[all.length - 1].cloneNode(true);
       var n = all.length;
       copy.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });

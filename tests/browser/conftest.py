@@ -48,12 +48,8 @@ def system(settings, tmp_path_factory):
         # Refresh quickly so that the tests see changes soon; the pages behave the same.
         service_env={"console": {"CONSOLE_REFRESH_S": "0.5"}},
     )
-    try:
-        for name in ("inventory", "orders", "reconciler", "console"):
-            running.start(name)
+    with running.started(("inventory", "orders", "reconciler", "console")):
         yield running
-    finally:
-        running.stop_all()
 
 
 @pytest.fixture

@@ -9,10 +9,6 @@ pytestmark = pytest.mark.chaos
 @pytest.fixture(scope="package")
 def chaos_system(settings, tmp_path_factory):
     """The system with chaos on, for the short scenarios (short timeouts: they drain in seconds)."""
-    running = System(settings.replace(admin_token=ADMIN_TOKEN), tmp_path_factory.mktemp("chaos"))
-    try:
-        for name in ("inventory", "orders", "reconciler"):
-            running.start(name)
+    system = System(settings.replace(admin_token=ADMIN_TOKEN), tmp_path_factory.mktemp("chaos"))
+    with system.started() as running:
         yield running
-    finally:
-        running.stop_all()

@@ -12,13 +12,8 @@ def system(settings, tmp_path_factory):
     Package scope: they stop when the e2e tests end, so their reconciler never works on the
     database under another tier's tests.
     """
-    running = System(settings, tmp_path_factory.mktemp("e2e-logs"))
-    try:
-        for name in ("inventory", "orders", "reconciler"):
-            running.start(name)
+    with System(settings, tmp_path_factory.mktemp("e2e-logs")).started() as running:
         yield running
-    finally:
-        running.stop_all()
 
 
 @pytest.fixture

@@ -25,6 +25,12 @@ def test_a_quantity_that_is_not_a_number_goes_to_the_api_as_written():
     assert items == [{"sku": "A-1", "quantity": "two"}]
 
 
+def test_no_line_is_dropped_however_many_there_are():
+    form = MultiDict([(k, v) for i in range(60) for k, v in (("sku", f"S-{i}"), ("quantity", "1"))])
+    items, rows = order_lines(form)
+    assert len(items) == 60 and rows[-1] == 59  # the API refuses past 50, and says so
+
+
 def test_api_messages_about_an_item_land_beside_its_form_row():
     placed = line_errors({"items.1.quantity": ["too many"], "items": ["bad"]}, rows=[0, 3])
     assert placed == {"line-3-quantity": ["too many"], "items": ["bad"]}

@@ -92,7 +92,11 @@ def test_the_session_cookie_is_signed_http_only_and_same_site(app):
     _signed_in(client)
     cookie = client.get_cookie("console_session")
     assert cookie.http_only and cookie.same_site == "Lax"
-    assert "a-token" not in cookie.value  # signed and compressed, not plain text
+    assert client.get("/orders/new").status_code == 200
+
+    # Signed, not encrypted: a changed cookie is no session at all.
+    client.set_cookie("console_session", cookie.value[:-4] + "AAAA")
+    assert client.get("/orders/new").status_code == 302
 
 
 def test_every_page_carries_the_security_headers(client):

@@ -4,7 +4,16 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
-from console.status import LATENCY_QUERY, LatencyWindow, api_counters, gauge, light_for
+from console.api import Api
+from console.status import (
+    LATENCY_QUERY,
+    LatencyWindow,
+    StatusStrip,
+    api_counters,
+    families,
+    gauge,
+    light_for,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -79,13 +88,13 @@ def _metrics() -> str:
 
 
 def test_the_api_counters_add_up_the_api_routes_only():
-    assert api_counters(_metrics()) == (pytest.approx(2.5), 2)
+    assert api_counters(families(_metrics())) == (pytest.approx(2.5), 2)
 
 
 def test_a_gauge_is_read_from_the_metrics_text():
-    text = _metrics()
-    assert gauge(text, "orders_pending") == 4
-    assert gauge(text, "no_such_metric") is None
+    metrics = families(_metrics())
+    assert gauge(metrics, "orders_pending") == 4
+    assert gauge(metrics, "no_such_metric") is None
 
 
 def test_the_light_asks_prometheus_what_the_dashboard_and_the_alert_ask():
@@ -93,3 +102,29 @@ def test_the_light_asks_prometheus_what_the_dashboard_and_the_alert_ask():
     alerts = {r["alert"]: r for group in rules["groups"] for r in group["rules"] if "alert" in r}
     expression = alerts["OrderServiceSlow"]["expr"].split()
     assert expression == f"{LATENCY_QUERY} > 1".split()
+
+
+class CountingApi(Api):
+    """The real client with its two reads answered here, counted."""
+
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:9", "http://127.0.0.1:9")
+        self.reads = 0
+
+    def health(self):
+        self.reads += 1
+        return {"checks": {"inventory": {"breaker": "open"}}}
+
+    def metrics_text(self):
+        return _metrics()
+
+
+def test_readings_within_a_second_share_one_and_a_later_one_reads_again():
+    clock, api = Clock(), CountingApi()
+    strip = StatusStrip(api, None, max_age_s=1.0, clock=clock)
+    first = strip.read()
+    clock.now += 0.5
+    assert strip.read() is first and api.reads == 1
+    clock.now += 0.6
+    assert strip.read().breaker == "open" and api.reads == 2
+    assert first.pending == 4
