@@ -45,8 +45,14 @@ def system(settings, tmp_path_factory):
     running = System(
         settings,
         tmp_path_factory.mktemp("browser-logs"),
-        # Refresh quickly so that the tests see changes soon; the pages behave the same.
-        service_env={"console": {"CONSOLE_REFRESH_S": "0.5"}},
+        service_env={
+            # Refresh quickly so that the tests see changes soon; the pages behave the same.
+            "console": {"CONSOLE_REFRESH_S": "0.5"},
+            # A latency gremlin holds a thread per request, and requests their callers gave up on
+            # still wait their turn: with the lab's 2 x 4 threads the retries of seven slow orders
+            # queue up faster than they drain, and the admin's own page waits behind them.
+            "inventory": {"WEB_THREADS": "16"},
+        },
     )
     with running.started(("inventory", "orders", "reconciler", "console")):
         yield running
