@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv lock up down status logs psql-orders psql-inventory test test-unit test-chaos fuzz soak bench flames load lint clean screenshots
+.PHONY: help venv lock up down status logs psql-orders psql-inventory backup backups restore audit test test-unit test-chaos fuzz soak bench flames load lint clean screenshots
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -42,6 +42,19 @@ psql-orders: venv ## Open psql on the order database
 
 psql-inventory: venv ## Open psql on the inventory database
 	psql "$$($(PY) -m lab.stack dsn inventory)"
+
+backup: venv ## A verified base backup of the local cluster (WAL archiving on); DUMP=1 adds a pg_dump per service
+	$(PY) -m lab.backups backup $(if $(DUMP),--dump)
+
+backups: venv ## The backups kept, and the times a restore can reach
+	$(PY) -m lab.backups list
+
+restore: venv ## Restore one service's database: SERVICE=inventory|orders [AT="2026-11-21 10:15:00+00"]
+	@test -n "$(SERVICE)" || { echo 'say which: make restore SERVICE=inventory (or orders) [AT="..."]'; exit 2; }
+	$(PY) -m lab.backups restore --service "$(SERVICE)" $(if $(AT),--at "$(AT)")
+
+audit: venv ## Drift between orders and inventory, by invariant (exit 1 if any); REPAIR=1 mends what commands can
+	$(PY) -m order_service.audit $(if $(REPAIR),--repair)
 
 test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -49,6 +49,12 @@ class StockStore(Protocol):
         self, reservation_id: str, *, lock: bool = False
     ) -> StoredReservation | None: ...
 
+    def list_reservations(
+        self, status: str | None, since: datetime | None, after: str | None, limit: int
+    ) -> list[StoredReservation]: ...
+
+    def stock_check(self) -> Sequence[RowMapping]: ...
+
     def insert_reservation(
         self,
         reservation_id: str,

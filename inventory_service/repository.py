@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, select, text, update
@@ -40,6 +41,29 @@ WITH created AS (
 SELECT created_at, updated_at FROM created
 """
 ).bindparams(bindparam("rejection", type_=JSONB(none_as_null=True)))
+
+
+# Each product's figures beside what its ledger sums to and what RESERVED reservations hold:
+# three numbers that must agree (the audit reads them through the API).
+_STOCK_CHECK = text(
+    """
+SELECT p.sku, p.on_hand, p.reserved,
+       COALESCE(l.on_hand, 0) AS ledger_on_hand,
+       COALESCE(l.reserved, 0) AS ledger_reserved,
+       COALESCE(h.held, 0) AS held_by_reservations
+FROM products p
+LEFT JOIN (
+    SELECT sku, sum(on_hand_delta) AS on_hand, sum(reserved_delta) AS reserved
+    FROM stock_movements GROUP BY sku
+) l ON l.sku = p.sku
+LEFT JOIN (
+    SELECT rl.sku, sum(rl.quantity) AS held
+    FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
+    WHERE r.status = 'RESERVED' GROUP BY rl.sku
+) h ON h.sku = p.sku
+ORDER BY p.sku
+"""
+)
 
 
 # Built once, with the skus as one array parameter: building the select with an IN list per
@@ -158,6 +182,42 @@ class StockRepository:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )
+
+    def list_reservations(
+        self, status: str | None, since: datetime | None, after: str | None, limit: int
+    ) -> list[StoredReservation]:
+        """Reservations in id order, ``limit`` at a time after the id ``after``."""
+        query = select(reservations).order_by(reservations.c.id).limit(limit)
+        if status is not None:
+            query = query.where(reservations.c.status == status)
+        if since is not None:
+            query = query.where(reservations.c.updated_at >= since)
+        if after is not None:
+            query = query.where(reservations.c.id > after)
+        rows = self.conn.execute(query).mappings().all()
+        lines: dict[str, list[Line]] = {row["id"]: [] for row in rows}
+        if rows:
+            found = self.conn.execute(
+                select(reservation_lines)
+                .where(reservation_lines.c.reservation_id.in_(list(lines)))
+                .order_by(reservation_lines.c.reservation_id, reservation_lines.c.sku)
+            )
+            for line in found:
+                lines[line.reservation_id].append(Line(line.sku, line.quantity))
+        return [
+            StoredReservation(
+                id=row["id"],
+                status=ReservationStatus(row["status"]),
+                lines=tuple(lines[row["id"]]),
+                rejection=row["rejection"],
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+            )
+            for row in rows
+        ]
+
+    def stock_check(self) -> Sequence[RowMapping]:
+        return self.conn.execute(_STOCK_CHECK).mappings().all()
 
     def insert_reservation(
         self,

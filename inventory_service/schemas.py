@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from inventory_service.domain import MAX_STOCK
-from shared.schemas import Sku, StrictInteger, Text, unique_by
+from shared.schemas import ID_PATTERN, FullMatch, Sku, StrictInteger, Text, unique_by
 
 
 class ProductCreateSchema(ma.Schema):
@@ -30,10 +30,7 @@ class ProductPageSchema(ma.Schema):
     next_after = fields.String(allow_none=True)
 
 
-class ProductQuerySchema(ma.Schema):
-    limit = StrictInteger(load_default=20, validate=validate.Range(1, 100))
-    after = Sku(load_default=None)
-
+class _Query(ma.Schema):
     @ma.pre_load
     def _query_strings(self, data: dict[str, object], **kwargs: object) -> dict[str, object]:
         # Query values arrive as text; StrictInteger wants a real int.
@@ -42,6 +39,27 @@ class ProductQuerySchema(ma.Schema):
         if isinstance(raw, str) and raw.isdigit():
             data["limit"] = int(raw)
         return data
+
+
+class ProductQuerySchema(_Query):
+    limit = StrictInteger(load_default=20, validate=validate.Range(1, 100))
+    after = Sku(load_default=None)
+
+
+RESERVATION_STATUSES = ("RESERVED", "REJECTED", "RELEASED", "COMMITTED")
+
+
+class ReservationQuerySchema(_Query):
+    status = fields.String(load_default=None, validate=validate.OneOf(RESERVATION_STATUSES))
+    updated_since = fields.AwareDateTime(
+        load_default=None, metadata={"description": "only those changed at or after this time"}
+    )
+    after = fields.String(
+        load_default=None,
+        validate=FullMatch(ID_PATTERN, error="must be 1-64 letters, digits, '-', '_'"),
+        metadata={"description": "the last id of the page before"},
+    )
+    limit = StrictInteger(load_default=100, validate=validate.Range(1, 500))
 
 
 class RestockSchema(ma.Schema):
@@ -78,3 +96,23 @@ class ReservationSchema(ma.Schema):
     )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class ReservationPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(ReservationSchema))
+    next_after = fields.String(allow_none=True)
+
+
+class StockCheckSchema(ma.Schema):
+    sku = fields.String()
+    on_hand = fields.Integer()
+    reserved = fields.Integer()
+    ledger_on_hand = fields.Integer(metadata={"description": "the ledger's on-hand movements"})
+    ledger_reserved = fields.Integer(metadata={"description": "the ledger's reserved movements"})
+    held_by_reservations = fields.Integer(
+        metadata={"description": "what RESERVED reservations hold of this sku"}
+    )
+
+
+class StockCheckPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(StockCheckSchema))

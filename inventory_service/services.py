@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -95,6 +96,20 @@ def get_reservation(uow: UowFactory, reservation_id: str) -> StoredReservation:
     if found is None:
         raise domain.ReservationNotFound(reservation_id)
     return found
+
+
+def list_reservations(
+    uow: UowFactory, status: str | None, since: datetime | None, after: str | None, limit: int
+) -> list[StoredReservation]:
+    """Reservations in id order (for the order service's audit), filtered by status and age."""
+    with uow() as tx:
+        return tx.stock.list_reservations(status, since, after, limit)
+
+
+def stock_check(uow: UowFactory) -> Sequence[RowMapping]:
+    """Per product: its figures, what the ledger sums to, and what RESERVED reservations hold."""
+    with uow() as tx:
+        return tx.stock.stock_check()
 
 
 def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outcome:

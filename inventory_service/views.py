@@ -15,9 +15,12 @@ from inventory_service.schemas import (
     ProductPageSchema,
     ProductQuerySchema,
     ProductSchema,
+    ReservationPageSchema,
+    ReservationQuerySchema,
     ReservationSchema,
     ReserveSchema,
     RestockSchema,
+    StockCheckPageSchema,
 )
 from shared.api import Blueprint
 from shared.auth import Role
@@ -117,6 +120,31 @@ class Restock(MethodView):
         )
         audit("restocked", sku=sku, quantity=body["quantity"], replayed=replayed)
         return product, 200, {"Idempotent-Replayed": str(replayed).lower()}
+
+
+@api.route("/reservations")
+class Reservations(MethodView):
+    @requires(Role.SERVICE, Role.ADMIN)
+    @api.arguments(ReservationQuerySchema, location="query")
+    @api.response(200, ReservationPageSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Reservations in id order, by status and last change; pass ``after`` for the next
+        page. The order service's audit compares them with its orders."""
+        found = services.list_reservations(
+            _uow(), query["status"], query["updated_since"], query["after"], query["limit"]
+        )
+        after = found[-1].id if len(found) == query["limit"] else None
+        return {"items": found, "next_after": after}
+
+
+@api.route("/stock/check")
+class StockCheck(MethodView):
+    @requires(Role.SERVICE, Role.ADMIN)
+    @api.response(200, StockCheckPageSchema)
+    def get(self) -> dict[str, Any]:
+        """Per product: on hand and reserved beside the ledger's sums and what RESERVED
+        reservations hold; the three agree unless something went wrong."""
+        return {"items": services.stock_check(_uow())}
 
 
 @api.route("/reservations/<reservation_id>")

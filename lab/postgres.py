@@ -85,9 +85,14 @@ class LocalCluster:
 
     superuser = "postgres"
 
-    def __init__(self, root: Path, port: int, *, fast: bool = False) -> None:
+    def __init__(
+        self, root: Path, port: int, *, fast: bool = False, archive: Path | None = None
+    ) -> None:
         self.root = root
         self.port = port
+        # Where finished WAL segments are copied (continuous archiving, for point-in-time
+        # restores); None: no archiving.
+        self.archive = archive
         self.data = root / "data"
         self.sockets = root / "sockets"
         self.logfile = root / "postgres.log"
@@ -146,6 +151,9 @@ class LocalCluster:
                 "UTF8",
                 "--locale=C.UTF-8",
             )
+        if self.archive is not None:
+            self._own(self.archive)
+            self.write_settings(ARCHIVING.format(archive=self.archive))
         if self.running():
             return
         options = [
@@ -170,6 +178,29 @@ class LocalCluster:
             "start",
         )
 
+    def write_settings(self, text: str) -> None:
+        """Replace the cluster's own settings file (``lab.conf``, included by postgresql.conf);
+        they apply at the next start."""
+        conf = self.data / "postgresql.conf"
+        include = "include_if_exists = 'lab.conf'\n"
+        if include not in conf.read_text():
+            with conf.open("a") as out:
+                out.write("\n" + include)
+        (self.data / "lab.conf").write_text(text)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """One of PostgreSQL's programs as the server's user; the caller checks the outcome."""
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", self.superuser, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    def setting(self, name: str) -> str:
+        with psycopg.connect(self.admin_conninfo(), connect_timeout=5) as conn:
+            row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
+        assert row is not None
+        return str(row[0])
+
     def stop(self) -> None:
         if self.initialised() and (self.data / "postmaster.pid").exists():
             self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
@@ -180,6 +211,14 @@ class LocalCluster:
 
     def admin_conninfo(self) -> str:
         return f"host={self.sockets} port={self.port} user={self.superuser} dbname=postgres"
+
+
+# Each finished 16 MB segment is copied to the archive (never over one already there), and a
+# quiet server still closes a segment every minute: at most a minute of commits is not archived.
+ARCHIVING = """archive_mode = on
+archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'
+archive_timeout = 60
+"""
 
 
 def provision(admin_conninfo: str, databases: list[Database]) -> None:

@@ -67,8 +67,10 @@ def local_databases() -> list[Database]:
 
 
 def local_cluster() -> LocalCluster:
+    """The cluster ``up`` runs, archiving its WAL for point-in-time restores (docs/backups.md)."""
     port = make_url(DEFAULT_ORDERS_DATABASE_URL).port or 5433
-    return LocalCluster(_cluster_root(), port)
+    archive = Path(load_settings().backup_dir or backup_root()) / "wal"
+    return LocalCluster(_cluster_root(), port, archive=archive)
 
 
 def _cluster_root() -> Path:
@@ -78,6 +80,15 @@ def _cluster_root() -> Path:
     if os.geteuid() != 0 or all(p.stat().st_mode & 0o001 for p in root.parents if p.exists()):
         return root
     return Path(tempfile.gettempdir()) / "resilient-orders-postgres"
+
+
+def backup_root() -> Path:
+    """Where ``make backup`` keeps base backups and the WAL archive (``BACKUP_DIR`` overrides):
+    beside the cluster, where its server user can write."""
+    cluster = _cluster_root()
+    return cluster.parent / (
+        "backups" if cluster == RUN / "postgres" else f"{cluster.name}-backups"
+    )
 
 
 def uses_local_database(settings: Settings) -> bool:
@@ -319,6 +330,20 @@ def down() -> None:
         if cluster.initialised():
             cluster.stop()
             print("  PostgreSQL: stopped (data kept; `make clean` removes it)")
+
+
+def stop_service(service: str) -> list[str]:
+    """Stop every process of one service ("orders": its reconcilers too); the names stopped."""
+    owned = {"orders": ("orders", "reconciler"), "inventory": ("inventory",)}[service]
+    stopped = []
+    for name in reversed(_in_start_order(_pidfiles())):
+        pid = _running(name)
+        if service_of(name) in owned and pid:
+            processes.stop(pid)
+            _pidfile(name).unlink(missing_ok=True)
+            print(f"  {name}: stopped (pid {pid})")
+            stopped.append(name)
+    return stopped
 
 
 def status() -> None:

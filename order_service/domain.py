@@ -108,9 +108,10 @@ class Order:
         self.new_history.append(change)
         return effect
 
-    def flag(self, command: CommandKind, reason: str, now: datetime) -> None:
-        """Inventory refused ``command``: the order keeps its state and waits for a person."""
-        self.attention = {"command": command.value, "reason": reason, "at": now.isoformat()}
+    def flag(self, command: CommandKind | str, reason: str, now: datetime) -> None:
+        """Inventory refused ``command`` (or the audit found drift no command can mend): the
+        order keeps its state and waits for a person."""
+        self.attention = {"command": str(command), "reason": reason, "at": now.isoformat()}
         self.updated_at = now
         self.version += 1
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from flask import Flask, Response, request
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from order_service.audit.drift import Invariant
+from order_service.audit.run import Outcome
 from order_service.repository import UnitOfWork
 
 
@@ -38,6 +40,21 @@ class OrderMetrics:
         self.attention = Gauge(
             "orders_needing_attention",
             "Orders flagged because inventory refused a command (a person must look)",
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        # The last audit run (python -m order_service.audit), from the database: every
+        # invariant and outcome always present, so a series never lingers from an older run.
+        self.audit_findings = Gauge(
+            "orders_audit_findings",
+            "Drift the last audit found, by invariant and what became of it",
+            ["invariant", "outcome"],
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        self.audit_last_run = Gauge(
+            "orders_audit_last_run_timestamp_seconds",
+            "When the last audit finished (0: never)",
             multiprocess_mode="mostrecent",
             registry=registry,
         )
@@ -81,8 +98,15 @@ def init_app(app: Flask, uow: Callable[[], UnitOfWork], metrics: OrderMetrics) -
             pending = tx.orders.count_pending()
             attention = tx.orders.count_attention()
             undelivered, oldest = tx.outbox.backlog()
+            audit = tx.audits.last()
         metrics.pending.set(pending)
         metrics.attention.set(attention)
         metrics.undelivered.set(undelivered)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         metrics.oldest_age.set(max(0.0, age))
+        found = audit["findings"] if audit else {}
+        for invariant in Invariant:
+            for outcome in Outcome:
+                count = found.get(invariant.value, {}).get(outcome.value, 0)
+                metrics.audit_findings.labels(invariant.value, outcome.value).set(count)
+        metrics.audit_last_run.set(audit["finished_at"].timestamp() if audit else 0)

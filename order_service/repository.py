@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
 
+from order_service.audit.records import AuditRepository
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
 from order_service.placements import PlacementRepository
 from order_service.ports import Answer, OutboxCommand, StoredKey
@@ -351,8 +352,10 @@ class UnitOfWork(BaseUnitOfWork):
     outbox: OutboxRepository
     users: UserRepository
     placements: PlacementRepository
+    audits: AuditRepository
 
     def _bind(self, conn: Connection) -> None:
+        self.audits = AuditRepository(conn)
         self.placements = PlacementRepository(conn)
         self.orders = OrderRepository(conn)
         self.keys = IdempotencyRepository(conn)

@@ -116,3 +116,17 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("role IN ('customer', 'admin')", name="user_role"),
 )
+
+audit_runs = Table(
+    "audit_runs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("repair", Boolean, nullable=False),
+    Column("orders_checked", Integer, nullable=False),
+    Column("in_flight", Integer, nullable=False),
+    # {invariant: {outcome: count}}: what the run found and what became of it.
+    Column("findings", JSONB, nullable=False),
+    Index("audit_runs_newest", text("started_at DESC")),
+)

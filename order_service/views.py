@@ -48,6 +48,8 @@ ERRORS = {
     RateLimited: (429, "RATE_LIMITED"),
 }
 CUSTOMERS = (Role.CUSTOMER, Role.ADMIN)
+# The service identity (the order service's own audit) reads every order and changes none.
+READERS = (*CUSTOMERS, Role.SERVICE)
 
 
 def _ctx() -> services.OrderContext:
@@ -56,7 +58,11 @@ def _ctx() -> services.OrderContext:
 
 def _owner(caller: Principal) -> str | None:
     """Whose orders the caller may see and cancel: its own, or (an admin) everyone's."""
-    return None if caller.is_admin else caller.subject
+    return None if _sees_all(caller) else caller.subject
+
+
+def _sees_all(caller: Principal) -> bool:
+    return caller.is_admin or caller.role is Role.SERVICE
 
 
 def _customer_for_new_order(caller: Principal, requested: str | None) -> str:
@@ -111,7 +117,7 @@ class Orders(MethodView):
             response.headers["Idempotent-Replayed"] = "true"
         return response
 
-    @requires(*CUSTOMERS)
+    @requires(*READERS)
     @api.arguments(OrderQuerySchema, location="query")
     @api.response(200, OrderPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +125,7 @@ class Orders(MethodView):
 
         A customer sees only its own orders (``customer_id`` may only name itself)."""
         caller = current_principal()
-        customer = query["customer_id"] if caller.is_admin else caller.subject
+        customer = query["customer_id"] if _sees_all(caller) else caller.subject
         if query["customer_id"] not in (None, customer):
             raise Forbidden("a customer lists only its own orders")
         page, position = services.list_orders(
@@ -137,7 +143,7 @@ class Orders(MethodView):
 
 @api.route("/orders/<uuid:order_id>")
 class OrderItem(MethodView):
-    @requires(*CUSTOMERS)
+    @requires(*READERS)
     @api.response(200, OrderSchema)
     @api.alt_response(404, schema=ApiErrorSchema)
     def get(self, order_id: uuid.UUID) -> dict[str, Any]:

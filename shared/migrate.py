@@ -41,6 +41,15 @@ def alembic_config(service: str, url: str) -> Config:
     return config
 
 
+def head(service: str) -> str:
+    """The revision a database of ``service`` is at once fully migrated."""
+    from alembic.script import ScriptDirectory
+
+    found = ScriptDirectory.from_config(alembic_config(service, "postgresql://")).get_current_head()
+    assert found is not None
+    return found
+
+
 def upgrade(service: str, url: str, revision: str = "head") -> None:
     """Bring one service's database to ``revision``."""
     command.upgrade(alembic_config(service, url), revision)

@@ -162,6 +162,14 @@ class Settings:
     prometheus_url: str | None = None
     console_refresh_s: float = 2.0
     console_secret_key: str = DEV_CONSOLE_SECRET
+    # The audit (python -m order_service.audit): final orders this recent are compared too, and
+    # orders changed this recently may have a command on its way, so they are left to the next run.
+    audit_window_h: float = 24.0
+    audit_settle_s: float = 60.0
+    # Backups of the local cluster (python -m lab.backups): where, and how many base backups
+    # to keep.
+    backup_dir: str | None = None
+    backup_keep: int = 3
     # Only checked: docker-compose.yml hands Grafana's admin password to the one-shot ``prepare``
     # step too, so that production mode refuses Grafana's default.
     grafana_admin_password: str | None = None
@@ -295,6 +303,10 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "PROMETHEUS_URL": ("prometheus_url", str),
     "CONSOLE_REFRESH_S": ("console_refresh_s", float),
     "CONSOLE_SECRET_KEY": ("console_secret_key", str),
+    "AUDIT_WINDOW_H": ("audit_window_h", float),
+    "AUDIT_SETTLE_S": ("audit_settle_s", float),
+    "BACKUP_DIR": ("backup_dir", str),
+    "BACKUP_KEEP": ("backup_keep", int),
 }
 
 # Lower bounds that keep a typo from turning into a hang or a division by zero.
@@ -324,6 +336,8 @@ _POSITIVE = {
     "auth_token_ttl_s",
     "service_token_ttl_s",
     "console_refresh_s",
+    "audit_window_h",
+    "backup_keep",
 }
 
 

@@ -1,0 +1,163 @@
+"""Drift between orders and inventory, in plain Python: what disagrees, and how to mend it.
+
+Each service keeps its own truth, so a restore of one database (or a bug) can leave them out of
+step. The pairs that must hold (ARCHITECTURE.md, invariant 2) are: CONFIRMED <=> RESERVED,
+SHIPPED/DELIVERED <=> COMMITTED, CANCELLED/REJECTED <=> RELEASED/REJECTED or none; and per sku
+(invariant 1) stock agrees with its ledger and with what RESERVED reservations hold.
+
+Every repair is an inventory command the order service already sends, and every one is
+idempotent by reservation id, so running a repair twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Invariant(StrEnum):
+    CONFIRMED_WITHOUT_RESERVATION = "confirmed_without_reservation"
+    SHIPPED_NOT_COMMITTED = "shipped_not_committed"
+    RESERVED_FOR_CLOSED_ORDER = "reserved_for_closed_order"
+    RESERVATION_WITHOUT_ORDER = "reservation_without_order"
+    COMMITTED_NOT_SHIPPED = "committed_not_shipped"
+    LINES_DIFFER = "lines_differ"
+    STOCK_OFF_LEDGER = "stock_off_ledger"
+    RESERVED_NOT_HELD = "reserved_not_held"
+
+
+class Repair(StrEnum):
+    """The commands that mend a finding; NONE: no command can, a person must look."""
+
+    RESERVE = "reserve"
+    RESERVE_AND_COMMIT = "reserve_and_commit"
+    COMMIT = "commit"
+    RELEASE = "release"
+    NONE = "none"
+
+
+WHAT = {
+    Invariant.CONFIRMED_WITHOUT_RESERVATION: "order CONFIRMED, but inventory holds no stock for it",
+    Invariant.SHIPPED_NOT_COMMITTED: "order SHIPPED or DELIVERED, but its stock was not deducted",
+    Invariant.RESERVED_FOR_CLOSED_ORDER: "order CANCELLED or REJECTED, but its stock is reserved",
+    Invariant.RESERVATION_WITHOUT_ORDER: "stock reserved for an order that does not exist",
+    Invariant.COMMITTED_NOT_SHIPPED: "stock deducted for an order that did not ship",
+    Invariant.LINES_DIFFER: "the reservation's lines are not the order's",
+    Invariant.STOCK_OFF_LEDGER: "on hand or reserved differs from the ledger's sum",
+    Invariant.RESERVED_NOT_HELD: "reserved differs from what RESERVED reservations hold",
+}
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: str
+    status: str
+    lines: tuple[tuple[str, int], ...]
+    attention: bool = False
+
+
+@dataclass(frozen=True)
+class ReservationView:
+    id: str
+    status: str
+    lines: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class StockView:
+    sku: str
+    on_hand: int
+    reserved: int
+    ledger_on_hand: int
+    ledger_reserved: int
+    held_by_reservations: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    invariant: Invariant
+    subject: str  # an order id, or a sku
+    detail: str
+    repair: Repair
+    order: OrderView | None = None
+
+
+SHIPPED = {"SHIPPED", "DELIVERED"}
+CLOSED = {"CANCELLED", "REJECTED"}
+
+
+def order_drift(order: OrderView, reservation: ReservationView | None) -> list[Finding]:
+    """What is wrong between one settled order and its reservation (None: there is none)."""
+    state = reservation.status if reservation else None
+
+    def found(invariant: Invariant, repair: Repair) -> list[Finding]:
+        detail = f"order {order.status}, reservation {state or 'missing'}"
+        return [Finding(invariant, order.id, detail, repair, order)]
+
+    findings: list[Finding] = []
+    if order.status == "CONFIRMED" and state != "RESERVED":
+        if state == "COMMITTED":
+            findings += found(Invariant.COMMITTED_NOT_SHIPPED, Repair.NONE)
+        else:
+            # A missing reservation can be made again; a RELEASED or REJECTED one holds the id.
+            repair = Repair.RESERVE if state is None else Repair.NONE
+            findings += found(Invariant.CONFIRMED_WITHOUT_RESERVATION, repair)
+    elif order.status in SHIPPED and state != "COMMITTED":
+        repair = {None: Repair.RESERVE_AND_COMMIT, "RESERVED": Repair.COMMIT}.get(
+            state, Repair.NONE
+        )
+        findings += found(Invariant.SHIPPED_NOT_COMMITTED, repair)
+    elif order.status in CLOSED and state in ("RESERVED", "COMMITTED"):
+        if state == "RESERVED":
+            findings += found(Invariant.RESERVED_FOR_CLOSED_ORDER, Repair.RELEASE)
+        else:
+            findings += found(Invariant.COMMITTED_NOT_SHIPPED, Repair.NONE)
+    if reservation and reservation.lines and sorted(reservation.lines) != sorted(order.lines):
+        findings += found(Invariant.LINES_DIFFER, Repair.NONE)
+    return findings
+
+
+def orphan_drift(reservation: ReservationView) -> list[Finding]:
+    """A reservation whose order does not exist: stock held or deducted for nobody."""
+    if reservation.status == "RESERVED":
+        invariant, repair = Invariant.RESERVATION_WITHOUT_ORDER, Repair.RELEASE
+    elif reservation.status == "COMMITTED":
+        invariant, repair = Invariant.COMMITTED_NOT_SHIPPED, Repair.NONE
+    else:
+        return []
+    detail = f"no order, reservation {reservation.status}"
+    return [Finding(invariant, reservation.id, detail, repair)]
+
+
+def stock_drift(stock: StockView) -> list[Finding]:
+    """One product against its ledger and its reservations; nothing a command can mend."""
+    findings = []
+    if (stock.on_hand, stock.reserved) != (stock.ledger_on_hand, stock.ledger_reserved):
+        detail = (
+            f"on hand {stock.on_hand} (ledger {stock.ledger_on_hand}), "
+            f"reserved {stock.reserved} (ledger {stock.ledger_reserved})"
+        )
+        findings.append(Finding(Invariant.STOCK_OFF_LEDGER, stock.sku, detail, Repair.NONE))
+    if stock.reserved != stock.held_by_reservations:
+        detail = f"reserved {stock.reserved}, reservations hold {stock.held_by_reservations}"
+        findings.append(Finding(Invariant.RESERVED_NOT_HELD, stock.sku, detail, Repair.NONE))
+    return findings
+
+
+def find_drift(
+    orders: Iterable[OrderView],
+    reservations: Mapping[str, ReservationView | None],
+    orphans: Iterable[ReservationView],
+    stock: Iterable[StockView],
+) -> list[Finding]:
+    """Every finding: ``reservations`` holds each order's reservation (None when inventory has
+    none); ``orphans`` are reservations whose order is unknown to the order service."""
+    findings: list[Finding] = []
+    for order in orders:
+        findings += order_drift(order, reservations.get(order.id))
+    for reservation in orphans:
+        findings += orphan_drift(reservation)
+    for product in stock:
+        findings += stock_drift(product)
+    return findings
