@@ -174,14 +174,7 @@ class StockRepository:
             .where(reservation_lines.c.reservation_id == reservation_id)
             .order_by(reservation_lines.c.sku)
         )
-        return StoredReservation(
-            id=row["id"],
-            status=ReservationStatus(row["status"]),
-            lines=tuple(Line(r.sku, r.quantity) for r in lines),
-            rejection=row["rejection"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+        return _stored(row, [Line(r.sku, r.quantity) for r in lines])
 
     def list_reservations(
         self, status: str | None, since: datetime | None, after: str | None, limit: int
@@ -204,17 +197,7 @@ class StockRepository:
             )
             for line in found:
                 lines[line.reservation_id].append(Line(line.sku, line.quantity))
-        return [
-            StoredReservation(
-                id=row["id"],
-                status=ReservationStatus(row["status"]),
-                lines=tuple(lines[row["id"]]),
-                rejection=row["rejection"],
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
-            )
-            for row in rows
-        ]
+        return [_stored(row, lines[row["id"]]) for row in rows]
 
     def stock_check(self) -> Sequence[RowMapping]:
         return self.conn.execute(_STOCK_CHECK).mappings().all()
@@ -259,6 +242,17 @@ class StockRepository:
             .where(reservations.c.id == reservation_id)
             .values(status=status.value, updated_at=func.now())
         )
+
+
+def _stored(row: RowMapping, lines: list[Line]) -> StoredReservation:
+    return StoredReservation(
+        id=row["id"],
+        status=ReservationStatus(row["status"]),
+        lines=tuple(lines),
+        rejection=row["rejection"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 class UnitOfWork(BaseUnitOfWork):

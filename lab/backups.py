@@ -78,7 +78,7 @@ class Backups:
         self.ensure_archiving()
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o755)  # the server's user reaches wal/ and the scratch clusters
-        self.cluster._own(self.base)
+        self.cluster.own(self.base)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = self.base / stamp
         started = self._server_now()
@@ -116,7 +116,7 @@ class Backups:
     def _dump(self, stamp: str, databases: list[Database]) -> None:
         """A logical copy of each database too: readable by any PostgreSQL of a later version."""
         folder = self.dumps / stamp
-        self.cluster._own(folder)
+        self.cluster.own(folder)
         for db in databases:
             done = self.cluster.run(
                 "pg_dump",
@@ -398,7 +398,6 @@ def main(argv: list[str] | None = None) -> int:
     restore.add_argument("--at", default="", help="a time with its offset; default: newest backup")
     args = parser.parse_args(argv)
     backups, databases = _local()
-    backups.ensure_archiving()
     if args.action == "backup":
         began = time.monotonic()
         backup = backups.take(dump=list(databases.values()) if args.dump else None)
@@ -426,6 +425,7 @@ def _restore(
 ) -> int:
     from lab import stack
 
+    backups.ensure_archiving()  # the cluster running, and its archive current
     stopped: list[str] = []
     try:
         timings = backups.restore(

@@ -107,12 +107,14 @@ class LocalCluster:
         return self._bindir
 
     def _run(self, *args: str) -> None:
-        command = [str(self.bindir / args[0]), *args[1:]]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", self.superuser, "--", *command]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = self.run(*args)
+        if done.returncode:
+            raise subprocess.CalledProcessError(
+                done.returncode, done.args, done.stdout, done.stderr
+            )
 
-    def _own(self, path: Path) -> None:
+    def own(self, path: Path) -> None:
+        """Create ``path`` if needed, owned by the server's user (as root), who writes there."""
         path.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             user = pwd.getpwnam(self.superuser)
@@ -135,10 +137,10 @@ class LocalCluster:
         """Create the cluster if needed and start it; does nothing if it already runs."""
         self.bindir  # noqa: B018 - find or install the binaries before touching the disk
         self.root.mkdir(parents=True, exist_ok=True)
-        self._own(self.root)
-        self._own(self.sockets)
+        self.own(self.root)
+        self.own(self.sockets)
         if not self.initialised():
-            self._own(self.data)
+            self.own(self.data)
             self._run(
                 "initdb",
                 "-D",
@@ -152,7 +154,7 @@ class LocalCluster:
                 "--locale=C.UTF-8",
             )
         if self.archive is not None:
-            self._own(self.archive)
+            self.own(self.archive)
             self.write_settings(ARCHIVING.format(archive=self.archive))
         if self.running():
             return

@@ -352,10 +352,13 @@ class UnitOfWork(BaseUnitOfWork):
     outbox: OutboxRepository
     users: UserRepository
     placements: PlacementRepository
-    audits: AuditRepository
+
+    @property
+    def audits(self) -> AuditRepository:
+        # Made when asked (the audit, /metrics), not for every order's transaction.
+        return AuditRepository(self._conn)
 
     def _bind(self, conn: Connection) -> None:
-        self.audits = AuditRepository(conn)
         self.placements = PlacementRepository(conn)
         self.orders = OrderRepository(conn)
         self.keys = IdempotencyRepository(conn)

@@ -34,7 +34,15 @@ class ApiSources:
         self.http = http or requests.Session()
         self.http.headers["User-Agent"] = "order-audit"
 
-    def _get(self, url: str, token: Callable[[], str], params: dict[str, Any]) -> Any:
+    def _get(
+        self,
+        url: str,
+        token: Callable[[], str],
+        params: dict[str, Any],
+        *,
+        missing_ok: bool = False,
+    ) -> Any:
+        """The JSON of a 200; None for a 404 when ``missing_ok`` (one order or reservation)."""
         try:
             response = self.http.get(
                 url,
@@ -44,7 +52,7 @@ class ApiSources:
             )
         except requests.RequestException as exc:
             raise SourceUnavailable(f"{url}: {exc}") from exc
-        if response.status_code == 404:
+        if response.status_code == 404 and missing_ok:
             return None
         if response.status_code != 200:
             raise SourceUnavailable(f"{url}: HTTP {response.status_code} {response.text[:200]}")
@@ -70,7 +78,7 @@ class ApiSources:
     def order(self, order_id: str) -> dict[str, Any] | None:
         """One order, or None when the order service has no such order."""
         return self._get(  # type: ignore[no-any-return]
-            f"{self.order_api}/orders/{order_id}", self.order_token, {}
+            f"{self.order_api}/orders/{order_id}", self.order_token, {}, missing_ok=True
         )
 
     def reservations(
@@ -95,7 +103,10 @@ class ApiSources:
 
     def reservation(self, reservation_id: str) -> dict[str, Any] | None:
         return self._get(  # type: ignore[no-any-return]
-            f"{self.inventory_api}/reservations/{reservation_id}", self.inventory_token, {}
+            f"{self.inventory_api}/reservations/{reservation_id}",
+            self.inventory_token,
+            {},
+            missing_ok=True,
         )
 
     def stock(self) -> list[dict[str, Any]]:

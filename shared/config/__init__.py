@@ -158,7 +158,7 @@ class Settings:
     # own 30 s window of the order service's /metrics), how often its pages refresh, and the key
     # that signs its session cookies.
     console_bind: str = "127.0.0.1:8080"
-    order_url: str = "http://127.0.0.1:3001"
+    order_url: str = "http://127.0.0.1:3001"  # the audit (make audit) reads orders there too
     prometheus_url: str | None = None
     console_refresh_s: float = 2.0
     console_secret_key: str = DEV_CONSOLE_SECRET

@@ -147,8 +147,7 @@ def test_the_restore_drill_finds_exactly_the_orders_after_the_backup_and_repairs
     assert system.act(before[0], "cancel").status_code == 200
     drain(drill.orders_engine)
 
-    timings = drill.restore()
-    assert timings["downtime_s"] <= timings["total_s"]
+    drill.restore()
     # Inventory is back at the backup: it forgot the later reserves, the ship and the cancel.
     assert [drill.reservation(o) for o in [*after, scarce]] == [404] * 4
     assert system.product("DRILL-A")["reserved"] == 8
