@@ -76,6 +76,10 @@ class Layout:
         return names + self.instances("reconciler")
 
 
+# 2 workers x 4 threads and 4 connections per service: enough for every test, light on 2 cores.
+LIGHT_LAYOUT = {"WEB_WORKERS": "2", "WEB_THREADS": "4", "DB_POOL_SIZE": "4"}
+
+
 def service_of(name: str) -> str:
     """ "orders-2" -> "orders"."""
     return name.split("-", 1)[0]
@@ -93,6 +97,10 @@ class System:
     layout: Layout = field(default_factory=Layout)
     # Set by whoever runs the database (``Environment``): "restart postgres" in a scenario.
     restart_database: Callable[[], None] | None = None
+    # Every service as ``LIGHT_LAYOUT``, which keeps the tests light; off, each runs the layout
+    # ``make up`` runs (``shared.config.LAYOUTS``), which is what the bench and the chaos runner
+    # measure.
+    light: bool = True
 
     def __post_init__(self) -> None:
         self.ports: dict[str, int] = {}
@@ -156,10 +164,8 @@ class System:
             **os.environ,
             "APP_ENV": "test",
             "INVENTORY_URL": f"http://127.0.0.1:{self.inventory_port}",
-            "WEB_WORKERS": "2",
-            "WEB_THREADS": "4",
+            **(LIGHT_LAYOUT if self.light else {}),
             "LOG_LEVEL": "INFO",
-            "DB_POOL_SIZE": "4",
             "RECONCILER_INTERVAL_S": "0.2",
             # Short enough that failure tests settle in seconds, long enough to be realistic.
             "ORDER_RESERVE_DEADLINE_S": "2",
@@ -484,6 +490,7 @@ class Environment:
             self.root / "logs",
             env_overrides=dict(self.env_overrides),
             restart_database=self.cluster.restart,
+            light=False,  # the layouts make up runs: what the bench and the chaos runner measure
         )
         try:
             for process in self.system.layout.processes():

@@ -1,9 +1,12 @@
 """This commit against a baseline commit, same load, same run: CPU per confirmed order.
 
+The stack's floor (``lab.bench.floor``: the pattern with every feature taken away) is loaded in
+the same rounds, so the report can say how much of a target the features may spend.
+
 The machine's speed drifts from day to day by more than the differences being measured, so a
 figure taken on another day says little. Both systems are started side by side instead (the
 baseline from a temporary ``git worktree``, each on its own throwaway PostgreSQL), and short
-wrk rounds alternate between them (A B B A ...), so both see the same drift. Only one system is
+wrk rounds alternate between them (A B C C B A ...), so both see the same drift. Only one system is
 loaded at a time; the idle one costs next to nothing and is not counted.
 
 CPU is read from /proc for each process group (order service master and workers, inventory
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import processes
+from lab.bench.floor import FloorSide
 from lab.bench.load import PLENTY, ROOT, wrk
 from lab.bench.measure import ms_per_order
 
@@ -100,14 +104,18 @@ def compare(
     logs = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     tree = logs / "baseline"
     _git("worktree", "add", "--detach", str(tree), revision)
-    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": [], "floor": []}
     try:
-        with Side("baseline", tree, logs) as old, Side("current", ROOT, logs) as new:
-            sides = {"baseline": old, "current": new}
-            for side in sides.values():  # warm both up: first requests import and connect
+        with (
+            Side("baseline", tree, logs) as old,
+            Side("current", ROOT, logs) as new,
+            FloorSide(logs) as floor,
+        ):
+            sides: dict[str, Side | FloorSide] = {"baseline": old, "current": new, "floor": floor}
+            for side in sides.values():  # warm them up: first requests import and connect
                 side.load("warmup", clients, 2)
             for n in range(rounds):
-                order = ("baseline", "current") if n % 2 == 0 else ("current", "baseline")
+                order = list(sides) if n % 2 == 0 else list(reversed(sides))
                 for label in order:
                     result = sides[label].load(f"round{n}", clients, seconds)
                     runs[label].append(result)
@@ -133,6 +141,9 @@ def compare(
         ),
         "throughput_ratio": round(
             figures["current"]["confirmed_per_s"] / figures["baseline"]["confirmed_per_s"], 3
+        ),
+        "floor_ratio": round(
+            figures["floor"]["cpu_ms"]["total"] / figures["baseline"]["cpu_ms"]["total"], 3
         ),
     }
 
