@@ -209,7 +209,11 @@ class LocalCluster:
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is cut, the server is back in a moment."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "restart")
+        # The log file again: without it the new server writes to pg_ctl's output, a pipe that
+        # then never closes, and waiting for pg_ctl's output would wait for the server's end.
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-m", "fast", "-w", "restart"
+        )
 
     def admin_conninfo(self) -> str:
         return f"host={self.sockets} port={self.port} user={self.superuser} dbname=postgres"
