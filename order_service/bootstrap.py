@@ -82,6 +82,7 @@ def build_inventory(
             HedgeBudget(settings.inventory_hedge_budget),
             final=lambda exc: not retryable(exc),
             threads=requests_at_once,
+            armed_s=settings.inventory_hedge_armed_s,
         )
         if hedging
         else None,

@@ -96,6 +96,9 @@ class Settings:
     # share of calls: a stalled worker costs half a second, not the whole read timeout.
     inventory_hedge_after_s: float = 0.5
     inventory_hedge_budget: float = 0.25
+    # Hedging is armed for this long by a call slower than INVENTORY_HEDGE_AFTER_S or one that
+    # failed (and when a worker starts); disarmed, calls skip the hand-off to the hedge's thread.
+    inventory_hedge_armed_s: float = 30.0
     # The breaker opens when at least this share of the last BREAKER_WINDOW_SIZE calls failed
     # (once BREAKER_MIN_CALLS are in), and, if BREAKER_FAIL_MAX > 0, after that many failures in
     # a row as well. A rate rides out the odd crashed worker; a row of five does not.
@@ -253,6 +256,7 @@ _VARIABLES: dict[str, tuple[str, type | object]] = {
     "ORDER_RESERVE_DEADLINE_S": ("order_reserve_deadline_s", float),
     "INVENTORY_HEDGE_AFTER_S": ("inventory_hedge_after_s", float),
     "INVENTORY_HEDGE_BUDGET": ("inventory_hedge_budget", float),
+    "INVENTORY_HEDGE_ARMED_S": ("inventory_hedge_armed_s", float),
     "BREAKER_FAILURE_RATE": ("breaker_failure_rate", float),
     "BREAKER_WINDOW_SIZE": ("breaker_window_size", int),
     "BREAKER_MIN_CALLS": ("breaker_min_calls", int),
@@ -374,6 +378,8 @@ def validate(settings: Settings) -> None:
         raise ConfigError("INVENTORY_HEDGE_AFTER_S must be 0 (no hedging) or positive")
     if not 0 <= settings.inventory_hedge_budget <= 1:
         raise ConfigError("INVENTORY_HEDGE_BUDGET is a share of calls, between 0 and 1")
+    if settings.inventory_hedge_armed_s <= 0:
+        raise ConfigError("INVENTORY_HEDGE_ARMED_S must be positive")
     if settings.breaker_fail_max < 0:
         raise ConfigError("BREAKER_FAIL_MAX must be 0 (off) or positive")
     if settings.inventory_client not in {"resilient", "bare"}:

@@ -162,3 +162,94 @@ def test_every_request_a_hedging_client_can_send_at_once_has_a_pooled_connection
 
     assert client.hedge is not None
     assert pool["maxsize"] >= client.hedge.threads  # else urllib3 discards and warns
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def armed_hedge(clock, armed_s=30.0, after_s=0.5):
+    return Hedge(
+        after_s,
+        HedgeBudget(1.0),
+        final=lambda e: not retryable(e),
+        threads=4,
+        armed_s=armed_s,
+        clock=clock,
+    )
+
+
+def on_which_thread():
+    return threading.get_ident()
+
+
+def test_a_hedge_starts_armed_and_disarms_after_a_quiet_spell():
+    clock = Clock()
+    hedge = armed_hedge(clock)
+    here = threading.get_ident()
+
+    assert hedge.armed and hedge.run(on_which_thread) != here  # handed to the hedge's thread
+    clock.now += 30
+    assert not hedge.armed
+    assert hedge.run(on_which_thread) == here  # straight on the caller's thread
+
+
+def test_a_slow_call_arms_the_hedge_for_the_next_calls():
+    clock = Clock()
+    hedge = armed_hedge(clock)
+    clock.now += 60
+    here = threading.get_ident()
+
+    def slow():
+        clock.now += 0.6  # longer than the hedge delay, on the caller's clock
+        return "slow answer"
+
+    assert hedge.run(slow) == "slow answer"
+    assert hedge.armed
+    assert hedge.run(on_which_thread) != here
+    clock.now += 29
+    assert hedge.armed
+    clock.now += 2
+    assert hedge.run(on_which_thread) == here
+
+
+def test_a_failed_call_arms_the_hedge_and_a_refusal_does_not():
+    clock = Clock()
+    hedge = armed_hedge(clock)
+    clock.now += 60
+
+    def refused():
+        raise InventoryRefused(409, "INSUFFICIENT_STOCK", "not enough stock")
+
+    def unreachable():
+        raise InventoryUnavailable(UnavailableReason.CONNECTION)
+
+    with pytest.raises(InventoryRefused):
+        hedge.run(refused)
+    assert not hedge.armed
+    with pytest.raises(InventoryUnavailable):
+        hedge.run(unreachable)
+    assert hedge.armed
+
+
+def test_while_armed_a_stall_keeps_it_armed():
+    clock = Clock()
+    hedge = armed_hedge(clock, after_s=0.01)
+    clock.now += 29
+    released = threading.Event()
+
+    def stalled_then_answers():
+        assert released.wait(5)
+        return "first"
+
+    def copy():
+        clock.now += 1  # the stall was seen: now past the first arming
+        released.set()
+        return "copy"
+
+    assert hedge.run(Copies(stalled_then_answers, copy)) in {"first", "copy"}
+    assert hedge.armed  # re-armed by the stall, beyond the first 30 s
