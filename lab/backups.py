@@ -23,7 +23,6 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import psycopg
 
-from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.postgres import Database, LocalCluster, free_port, provision, scratch_dir
 from shared.migrate import head
 
 SERVICES = ("orders", "inventory")
@@ -260,9 +259,7 @@ class Backups:
     @contextmanager
     def _scratch(self, backup: Backup, target: str) -> Iterator[LocalCluster]:
         """A copy of ``backup`` recovered to ``target`` in a throwaway cluster, stopped after."""
-        root = Path(tempfile.mkdtemp(prefix="restore-", dir=self.root))
-        root.chmod(0o755)
-        scratch = LocalCluster(root, free_port())
+        scratch = LocalCluster(scratch_dir("restore-", self.root), free_port())
         try:
             subprocess.run(["cp", "-a", str(backup.path), str(scratch.data)], check=True)
             (scratch.data / "recovery.signal").touch()
@@ -282,7 +279,7 @@ class Backups:
             yield scratch
         finally:
             scratch.stop()
-            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(scratch.root, ignore_errors=True)
 
     def _sql(self, statement: str) -> None:
         with psycopg.connect(self.cluster.admin_conninfo(), autocommit=True) as conn:
@@ -337,20 +334,14 @@ def _databases_of(cluster: LocalCluster, service: str) -> list[str]:
             )
         ]
     for name in names:
-        with psycopg.connect(
-            cluster.admin_conninfo().replace("dbname=postgres", f"dbname={name}")
-        ) as c:
+        with psycopg.connect(cluster.admin_conninfo(name)) as c:
             if c.execute("SELECT to_regclass(%s)", (marker,)).fetchone() != (None,):
                 found.append(name)
     return found
 
 
-def _conninfo(cluster: LocalCluster, name: str) -> str:
-    return cluster.admin_conninfo().replace("dbname=postgres", f"dbname={name}")
-
-
 def _check_head(cluster: LocalCluster, name: str, service: str) -> None:
-    conninfo = _conninfo(cluster, name)
+    conninfo = cluster.admin_conninfo(name)
     try:
         with psycopg.connect(conninfo) as conn:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()

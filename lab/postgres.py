@@ -13,6 +13,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,17 @@ class Database:
 
     def owner_url(self, host: str, port: int) -> str:
         return f"postgresql+psycopg://{self.owner}:{self.owner_password}@{host}:{port}/{self.name}"
+
+
+def scratch_dir(prefix: str, parent: Path | None = None) -> Path:
+    """A new temporary directory for a throwaway cluster (and what goes beside it).
+
+    Readable by all: when the tests run as root the server runs as 'postgres', which must reach
+    its data directory inside.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    root.chmod(0o755)
+    return root
 
 
 def free_port() -> int:
@@ -215,8 +227,9 @@ class LocalCluster:
             "pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-m", "fast", "-w", "restart"
         )
 
-    def admin_conninfo(self) -> str:
-        return f"host={self.sockets} port={self.port} user={self.superuser} dbname=postgres"
+    def admin_conninfo(self, dbname: str = "postgres") -> str:
+        """The superuser's connection to ``dbname``, over the cluster's private socket."""
+        return f"host={self.sockets} port={self.port} user={self.superuser} dbname={dbname}"
 
 
 # Each finished 16 MB segment is copied to the archive (never over one already there), and a

@@ -126,6 +126,16 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def end(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
+    """SIGTERM a process this one started and reap it; SIGKILL it if it lingers."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def stop(pid: int, *, timeout_s: float = 15.0) -> None:
     """SIGTERM the process (gunicorn stops its workers gracefully), SIGKILL if it lingers."""
     if not alive(pid):

@@ -74,6 +74,5 @@ class LocalRedis:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait()
+            processes.end(self.proc)
             self.proc = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from lab import haproxy, processes, redis_server
 from lab.invariants import Observed
-from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.postgres import Database, LocalCluster, free_port, provision, scratch_dir
 from shared.auth import Role
 from shared.auth.tokens import TokenIssuer
 from shared.config import Settings
@@ -281,12 +280,7 @@ class System:
         proc = self.procs.pop(name, None)
         if proc is None:
             return
-        proc.terminate()  # gunicorn and the reconciler both stop gracefully on SIGTERM
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.end(proc)  # gunicorn and the reconciler both stop gracefully on SIGTERM
 
     def kill(self, name: str) -> None:
         """SIGKILL the process and all it started (a master and its workers), as a crash would."""
@@ -449,8 +443,7 @@ class Environment:
         self.name, self.env_overrides, self.admin_token, self.fast = name, env, admin_token, fast
 
     def __enter__(self) -> Self:
-        self.root = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
-        self.root.chmod(0o755)  # the server may run as 'postgres'
+        self.root = scratch_dir(f"{self.name}-")
         self.cluster = LocalCluster(self.root / "pg", free_port(), fast=self.fast)
         self.cluster.start()
         try:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import gc
 import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from sqlalchemy import Engine
 
-from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.postgres import Database, LocalCluster, free_port, provision, scratch_dir
 from lab.system import empty_tables
 from shared.config import Settings
 from shared.db import make_engine
@@ -70,9 +68,7 @@ def postgres() -> Iterator[Postgres]:
                 port,
             )
         return
-    root = Path(tempfile.mkdtemp(prefix="orders-test-pg-"))
-    root.chmod(0o755)  # the server may run as 'postgres' and must reach its data directory
-    cluster = LocalCluster(root, free_port(), fast=True)
+    cluster = LocalCluster(scratch_dir("orders-test-pg-"), free_port(), fast=True)
     cluster.start()
     try:
         yield Postgres(cluster.admin_conninfo(), "127.0.0.1", cluster.port)

@@ -6,8 +6,8 @@ the same rounds, so the report can say how much of a target the features may spe
 The machine's speed drifts from day to day by more than the differences being measured, so a
 figure taken on another day says little. Both systems are started side by side instead (the
 baseline from a temporary ``git worktree``, each on its own throwaway PostgreSQL), and short
-wrk rounds alternate between them (A B C C B A ...), so both see the same drift. Only one system is
-loaded at a time; the idle one costs next to nothing and is not counted.
+wrk rounds rotate between them (A B C C B A ...), so all see the same drift. Only one system is
+loaded at a time; the idle ones cost next to nothing and are not counted.
 
 CPU is read from /proc for each process group (order service master and workers, inventory
 service, reconciler, PostgreSQL with its backends) and for wrk, and divided by the orders

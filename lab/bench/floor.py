@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import psycopg
 from lab import processes
 from lab.bench.floor_app import SCHEMA
 from lab.bench.load import PLENTY, wrk
-from lab.postgres import LocalCluster, free_port
+from lab.postgres import LocalCluster, free_port, scratch_dir
 from shared.config import Settings
 
 SERVICES = ("inventory", "orders")  # inventory first: orders calls it
@@ -37,11 +36,9 @@ class FloorSide:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def __enter__(self) -> FloorSide:
-        self.root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
-        self.root.chmod(0o755)  # the server may run as 'postgres'
-        self.cluster = LocalCluster(
-            self.root / "pg", free_port()
-        )  # fsync on, as the sides' clusters
+        self.root = scratch_dir("bench-floor-")
+        # fsync on, as in the comparison's other two systems
+        self.cluster = LocalCluster(self.root / "pg", free_port())
         self.cluster.start()
         ports = {service: free_port() for service in SERVICES}
         settings = Settings()
@@ -50,9 +47,7 @@ class FloorSide:
                 database = f"floor_{service}"
                 with psycopg.connect(self.cluster.admin_conninfo(), autocommit=True) as conn:
                     conn.execute(f"CREATE DATABASE {database}")
-                with psycopg.connect(
-                    self.cluster.admin_conninfo().replace("dbname=postgres", f"dbname={database}")
-                ) as conn:
+                with psycopg.connect(self.cluster.admin_conninfo(database)) as conn:
                     conn.execute(SCHEMA[service])
                 layout = settings.layout(service)
                 env = {
@@ -94,11 +89,6 @@ class FloorSide:
 
     def __exit__(self, *exc: object) -> None:
         for proc in reversed(self.procs.values()):  # orders first: it calls inventory
-            proc.terminate()  # gunicorn stops its workers gracefully
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            processes.end(proc)
         self.cluster.stop()
         shutil.rmtree(self.root, ignore_errors=True)

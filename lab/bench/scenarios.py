@@ -70,8 +70,7 @@ class Scenarios(Bench):
                 runs["resilient"].append(self.wrk("resilient16", 16, PLENTY, seconds=seconds))
                 runs["bare"].append(self.wrk("bare16", 16, PLENTY, seconds=seconds, port=port))
         finally:
-            bare.terminate()
-            bare.wait(timeout=30)
+            processes.end(bare)
         for mode, results in runs.items():
             merged = dict(results[-1])
             total_s = sum(r["seconds"] for r in results)

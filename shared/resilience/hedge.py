@@ -98,6 +98,11 @@ class Hedge:
         # A plain store: two threads arming at once both leave it armed, whichever wins.
         self._armed_until = self._clock() + self.armed_s
 
+    def _arm_on(self, failure: BaseException) -> None:
+        """A failure is trouble unless it is an answer (a refusal)."""
+        if not self._final(failure):
+            self._arm()
+
     def run(self, call: Callable[[], T], on_hedge: Callable[[], None] = lambda: None) -> T:
         self.budget.earn()
         if not self.armed:
@@ -106,8 +111,8 @@ class Hedge:
         done, _ = wait([first], timeout=self.after_s)
         if done:
             failed = first.exception()
-            if failed is not None and not self._final(failed):
-                self._arm()
+            if failed is not None:
+                self._arm_on(failed)
             return first.result()
         self._arm()
         if not self.budget.spend():
@@ -131,8 +136,7 @@ class Hedge:
         try:
             result = call()
         except BaseException as exc:
-            if not self._final(exc):
-                self._arm()
+            self._arm_on(exc)
             raise
         if self._clock() - started >= self.after_s:
             self._arm()

@@ -12,12 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,7 +24,7 @@ from sqlalchemy import Engine
 
 from lab.backups import Backups, RestoreRefused
 from lab.invariants import drain
-from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.postgres import Database, LocalCluster, free_port, provision, scratch_dir
 from lab.system import System
 from shared.auth import Role
 from shared.config import Settings
@@ -93,9 +91,7 @@ class Drill:
 
 @pytest.fixture(scope="module")
 def drill() -> Iterator[Drill]:
-    # The server runs as 'postgres' when the tests run as root: it must reach every folder.
-    root = Path(tempfile.mkdtemp(prefix="restore-drill-"))
-    root.chmod(0o755)
+    root = scratch_dir("restore-drill-")
     cluster = LocalCluster(root / "pg", free_port(), archive=root / "backups" / "wal")
     cluster.start()
     try:

@@ -28,10 +28,7 @@ def test_each_floor_order_is_stored_reserved_over_http_and_confirmed(tmp_path: P
         groups = floor.groups()
 
         def rows(database: str, sql: str) -> list[tuple[object, ...]]:
-            conninfo = floor.cluster.admin_conninfo().replace(
-                "dbname=postgres", f"dbname={database}"
-            )
-            with psycopg.connect(conninfo) as conn:
+            with psycopg.connect(floor.cluster.admin_conninfo(database)) as conn:
                 return conn.execute(sql).fetchall()
 
         orders = rows(

@@ -1,20 +1,15 @@
 """Readiness follows the own database: stop it, and /health/ready says 503 with the reason."""
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from inventory_service.app import create_app
-from lab.postgres import Database, LocalCluster, free_port, provision
+from lab.postgres import Database, LocalCluster, free_port, provision, scratch_dir
 from shared.config import Settings
 
 
 @pytest.fixture
 def own_cluster():
-    root = Path(tempfile.mkdtemp(prefix="health-pg-"))
-    root.chmod(0o755)
-    cluster = LocalCluster(root, free_port(), fast=True)
+    cluster = LocalCluster(scratch_dir("health-pg-"), free_port(), fast=True)
     cluster.start()
     yield cluster
     cluster.stop()

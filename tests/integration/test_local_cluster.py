@@ -6,22 +6,18 @@ never returned would hang the run.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from lab.postgres import LocalCluster, free_port
+from lab.postgres import LocalCluster, free_port, scratch_dir
 
 
 @pytest.fixture
 def cluster() -> Iterator[LocalCluster]:
-    root = Path(tempfile.mkdtemp(prefix="cluster-test-"))
-    root.chmod(0o755)  # the server may run as 'postgres'
-    running = LocalCluster(root / "pg", free_port(), fast=True)
+    running = LocalCluster(scratch_dir("cluster-test-") / "pg", free_port(), fast=True)
     running.start()
     try:
         yield running

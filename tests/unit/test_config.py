@@ -35,6 +35,7 @@ def test_values_come_from_the_environment_with_their_types():
         {"BREAKER_WINDOW_SIZE": "5", "BREAKER_MIN_CALLS": "6"},
         {"CHAOS_ENABLED": "perhaps"},
         {"INVENTORY_READ_TIMEOUT_S": "0"},
+        {"INVENTORY_HEDGE_ARMED_S": "0"},
         {"APP_ENV": "staging"},
     ],
 )
