@@ -67,10 +67,10 @@ fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and 
 	@cat .run/fuzz-report.json
 
 test-chaos: venv ## Run every chaos scenario against real processes; report in .run/chaos-report.json
-	$(PY) -m chaos.runner --json .run/chaos-report.json
+	$(PY) -m lab.chaos --json .run/chaos-report.json
 
 soak: venv ## 10,000 orders under the crash-storm mix; every invariant, >= 90% definite; writes docs/soak.md
-	$(PY) -m chaos.runner --soak 10000 --markdown docs/soak.md --json .run/soak-report.json
+	$(PY) -m lab.chaos --soak 10000 --markdown docs/soak.md --json .run/soak-report.json
 
 bench: venv ## Throughput, latency and CPU per order, healthy, under faults and against a baseline commit; writes docs/benchmarks.md
 	$(PY) -m lab.bench

@@ -1,6 +1,6 @@
 import pytest
 
-from chaos.runner import ADMIN_TOKEN
+from lab.chaos import ADMIN_TOKEN
 from lab.system import System
 
 pytestmark = pytest.mark.chaos

@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from chaos.runner import ADMIN_TOKEN
+from lab.chaos import ADMIN_TOKEN
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

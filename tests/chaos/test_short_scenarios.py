@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from chaos.runner import all_scenarios, run_scenario
+from lab.chaos import all_scenarios, run_scenario
 from lab.invariants import violations
 
 

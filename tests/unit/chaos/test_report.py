@@ -2,8 +2,8 @@
 
 import io
 
-from chaos.runner.report import print_table
-from chaos.runner.scenario import Timeline, first_answers, judge
+from lab.chaos.report import print_table
+from lab.chaos.scenario import Timeline, first_answers, judge
 from lab.invariants import Observed
 
 

@@ -99,7 +99,7 @@ def write_markdown(path: Path, reports: list[dict[str, Any]], *, soak: int | Non
     lines = [
         f"# {title}",
         "",
-        "Written by `make soak` (`python -m chaos.runner --soak N --markdown ...`): the healthy "
+        "Written by `make soak` (`python -m lab.chaos --soak N --markdown ...`): the healthy "
         "baseline, then the crash-storm mix (16 clients; crash after commit on 10% of reserves, "
         "a 500 after commit on 20%, 3 s latency on every 5th) for the whole run, every invariant "
         "checked after the drain. Each order's first answer counts: definite is 201 or 422.",

@@ -1,4 +1,4 @@
-"""``python -m chaos.runner``: see the package's docstring."""
+"""``python -m lab.chaos``: see the package's docstring."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chaos.runner import __doc__ as DESCRIPTION
-from chaos.runner.report import print_table, write_markdown
-from chaos.runner.scenario import (
+from lab.chaos import __doc__ as DESCRIPTION
+from lab.chaos.report import print_table, write_markdown
+from lab.chaos.scenario import (
     ADMIN_TOKEN,
     RUNNER_ENV,
     Scenario,
