@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from order_service.audit.drift import Invariant
 from order_service.audit.run import Outcome
-from order_service.repository import UnitOfWork
+from order_service.ports import OrderUnitOfWork
 
 
 class OrderMetrics:
@@ -79,7 +79,7 @@ def outcome(response: Response) -> str:
     return f"http_{response.status_code}"
 
 
-def init_app(app: Flask, uow: Callable[[], UnitOfWork], metrics: OrderMetrics) -> None:
+def init_app(app: Flask, uow: Callable[[], OrderUnitOfWork], metrics: OrderMetrics) -> None:
     @app.after_request
     def _count(response: Response) -> Response:
         if (
@@ -104,9 +104,9 @@ def init_app(app: Flask, uow: Callable[[], UnitOfWork], metrics: OrderMetrics) -
         metrics.undelivered.set(undelivered)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         metrics.oldest_age.set(max(0.0, age))
-        found = audit["findings"] if audit else {}
+        found = audit.findings if audit else {}
         for invariant in Invariant:
             for outcome in Outcome:
                 count = found.get(invariant.value, {}).get(outcome.value, 0)
                 metrics.audit_findings.labels(invariant.value, outcome.value).set(count)
-        metrics.audit_last_run.set(audit["finished_at"].timestamp() if audit else 0)
+        metrics.audit_last_run.set(audit.finished_at.timestamp() if audit else 0)

@@ -46,6 +46,18 @@ class User:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class AuditRun:
+    """One audit's outcome as kept: ``findings`` is {invariant: {outcome: count}}."""
+
+    started_at: datetime
+    finished_at: datetime
+    repair: bool
+    orders_checked: int
+    in_flight: int
+    findings: dict[str, dict[str, int]]
+
+
 # The answer to POST /orders as sent: status and JSON text.
 Answer = tuple[int, str]
 
@@ -82,6 +94,12 @@ class Orders(Protocol):
     def lock_version(self, order_id: uuid.UUID) -> int | None: ...
 
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
+
+    def count_pending(self) -> int: ...
+
+    def count_attention(self) -> int:
+        """Orders flagged for a person (a refused command, or the audit)."""
+        ...
 
 
 class Placements(Protocol):
@@ -157,6 +175,16 @@ class Outbox(Protocol):
         self, command_id: int, error: str, retry_at: datetime, *, tried: bool = True
     ) -> None: ...
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many commands wait, and when the oldest of them was written."""
+        ...
+
+
+class Audits(Protocol):
+    def add(self, run: AuditRun) -> None: ...
+
+    def last(self) -> AuditRun | None: ...
+
 
 class OrderUnitOfWork(Protocol):
     """One transaction over the order repositories; nothing is kept unless committed."""
@@ -175,6 +203,9 @@ class OrderUnitOfWork(Protocol):
 
     @property
     def placements(self) -> Placements: ...
+
+    @property
+    def audits(self) -> Audits: ...
 
     def __enter__(self) -> Self: ...
 

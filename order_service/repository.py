@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
 
-from order_service.audit.records import AuditRepository
+from order_service.audits import AuditRepository
 from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
 from order_service.placements import PlacementRepository
 from order_service.ports import Answer, OutboxCommand, StoredKey
@@ -337,11 +337,6 @@ class OutboxRepository:
             )
         ).one()
         return int(row[0]), row[1]
-
-    def undelivered_count(self) -> int:
-        return self.conn.execute(
-            select(func.count()).select_from(outbox).where(outbox.c.delivered_at.is_(None))
-        ).scalar_one()
 
 
 class UnitOfWork(BaseUnitOfWork):

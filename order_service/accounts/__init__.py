@@ -1,14 +1,10 @@
-"""Accounts: sign up (always a customer), log in for a token, and the admin made by a command.
-
-``python -m order_service.accounts create-admin [--email E]`` creates the admin (or resets its
-password) from ``ADMIN_EMAIL`` / ``ADMIN_PASSWORD``; signup never makes an admin.
+"""Accounts: sign up (always a customer), log in for a token, and the admin made by a command
+(``python -m order_service.accounts``, in ``__main__``); signup never makes an admin.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,26 +85,3 @@ def ensure_admin(accounts: Accounts, email: str, password: str) -> User:
         tx.commit()
     assert stored is not None
     return stored
-
-
-def main(argv: list[str] | None = None) -> int:
-    from order_service.bootstrap import build_accounts
-    from shared.config import load_settings
-
-    parser = argparse.ArgumentParser(prog="python -m order_service.accounts")
-    commands = parser.add_subparsers(dest="command", required=True)
-    admin = commands.add_parser("create-admin", help="create the admin (or reset its password)")
-    admin.add_argument("--email", help="default: ADMIN_EMAIL")
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    accounts, engine = build_accounts(settings)
-    try:
-        user = ensure_admin(accounts, args.email or settings.admin_email, settings.admin_password)
-    finally:
-        engine.dispose()
-    print(f"admin account: {user.email}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,7 +12,7 @@ from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, User
+from order_service.ports import Answer, AuditRun, NewKey, OutboxCommand, StoredKey, User
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
 
@@ -23,6 +23,7 @@ class Store:
     keys: dict[tuple[str, str], tuple[StoredKey, datetime]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
+    audits: list[AuditRun] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -68,6 +69,12 @@ class FakeOrders:
             for o in self.store.orders.values()
             if o.status is OrderStatus.PENDING and o.created_at < older_than
         ][:limit]
+
+    def count_pending(self) -> int:
+        return sum(1 for o in self.store.orders.values() if o.status is OrderStatus.PENDING)
+
+    def count_attention(self) -> int:
+        return sum(1 for o in self.store.orders.values() if o.attention is not None)
 
 
 class FakeKeys:
@@ -131,6 +138,7 @@ class FakeOutbox:
         self.store.outbox[command.id] = {
             "command": command,
             "next": not_before,
+            "created": now,
             "delivered": None,
             "error": None,
         }
@@ -156,8 +164,15 @@ class FakeOutbox:
         row["error"], row["next"] = error, retry_at
         row["command"] = replace(row["command"], attempts=row["command"].attempts + int(tried))
 
-    def undelivered_count(self) -> int:
-        return sum(1 for r in self.store.outbox.values() if r["delivered"] is None)
+    def backlog(self) -> tuple[int, datetime | None]:
+        waiting = [
+            r["command"].id
+            for r in self.store.outbox.values()
+            if r["delivered"] is None and r.get("refused") is None
+        ]
+        return len(waiting), (
+            min(self.store.outbox[i]["created"] for i in waiting) if waiting else None
+        )
 
 
 class FakePlacements:
@@ -225,6 +240,17 @@ class FakeUsers:
         )
 
 
+class FakeAudits:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, run: AuditRun) -> None:
+        self.store.audits.append(run)
+
+    def last(self) -> AuditRun | None:
+        return max(self.store.audits, key=lambda run: run.started_at, default=None)
+
+
 class FakeUnitOfWork:
     """Changes become visible on commit only, like a real transaction."""
 
@@ -238,6 +264,7 @@ class FakeUnitOfWork:
         self.outbox = FakeOutbox(self.working)
         self.users = FakeUsers(self.working)
         self.placements = FakePlacements(self.working)
+        self.audits = FakeAudits(self.working)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -247,7 +274,7 @@ class FakeUnitOfWork:
         self.committed.__dict__.update(self.working.__dict__)
         self.working = copy.deepcopy(self.committed)
         self.orders.store = self.keys.store = self.outbox.store = self.working
-        self.users.store = self.placements.store = self.working
+        self.users.store = self.placements.store = self.audits.store = self.working
 
 
 class Clock:

@@ -51,4 +51,4 @@ def test_concurrent_reconcilers_share_the_work_without_repeating_it(orders_uow):
     assert len(inventory.calls) == 40
     assert len({rid for _, rid in inventory.calls}) == 40
     with orders_uow() as tx:
-        assert tx.outbox.undelivered_count() == 0
+        assert tx.outbox.backlog() == (0, None)
