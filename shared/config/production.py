@@ -5,47 +5,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from shared.config import (
-    DEFAULT_ADMIN_PASSWORD,
-    DEFAULT_ADMIN_TOKEN,
+from shared.config.defaults import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
-    DEV_CONSOLE_SECRET,
+    DEV_PASSWORDS,
     DEV_SIGNING_KEY,
     DEV_VERIFY_KEY,
-    Settings,
+    GENERATE,
+    MIN_SECRET_BYTES,
+    secret_problems,
 )
-
-# A secret anyone could guess in a day of trying is no secret: 32 random bytes, as
-# `python -c 'import secrets; print(secrets.token_urlsafe(32))'` prints.
-MIN_SECRET_BYTES = 32
-GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-# The passwords of every development setup this project ships (make up, docker-compose.yml, the
-# Grafana image): published, so never a production password.
-DEV_PASSWORDS = frozenset(
-    {
-        "orders-dev",
-        "inventory-dev",
-        "orders-dev-owner",
-        "inventory-dev-owner",
-        "postgres-dev",
-        "postgres",
-        "admin",
-        DEFAULT_ADMIN_PASSWORD,
-        DEFAULT_ADMIN_TOKEN,
-        DEV_CONSOLE_SECRET,
-    }
-)
-
-
-def secret_problems(variable: str, value: str) -> list[str]:
-    if value in DEV_PASSWORDS:
-        return [f"{variable} is a development default; set your own ({GENERATE})"]
-    if len(value.encode()) < MIN_SECRET_BYTES:
-        return [
-            f"{variable} is shorter than {MIN_SECRET_BYTES} bytes; use a longer one ({GENERATE})"
-        ]
-    return []
+from shared.config.settings import Settings
 
 
 def _database(variable: str, url: str | None, default: str | None) -> list[str]:

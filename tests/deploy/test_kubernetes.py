@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared.config import _VARIABLES
+from shared.config import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy/kubernetes"
@@ -81,7 +81,7 @@ def test_the_services_probe_the_health_endpoints(objects):
 
 def test_every_setting_is_one_the_services_read(objects):
     _, found = objects
-    known = set(_VARIABLES)
+    known = VARIABLES
     named = set()
     for obj in found:
         if obj["kind"] == "ConfigMap":

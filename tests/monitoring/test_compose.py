@@ -9,7 +9,7 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-from shared.config import _VARIABLES, ConfigError, load_settings
+from shared.config import VARIABLES, ConfigError, load_settings
 from tests.unit.test_production_mode import SAFE_PRODUCTION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +173,7 @@ def test_start_order_follows_health_and_every_long_running_service_has_a_check()
 
 def test_every_variable_the_apps_get_is_one_the_configuration_reads():
     services = compose()["services"]
-    known = set(_VARIABLES) | {"PROMETHEUS_MULTIPROC_DIR"}
+    known = VARIABLES
     for name in ("prepare", "inventory", "orders", "reconciler"):
         assert set(services[name]["environment"]) <= known, name
 

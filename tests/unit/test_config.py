@@ -1,6 +1,13 @@
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 
-from shared.config import ConfigError, load_settings
+from shared.config import LAYOUTS, SETTINGS, VARIABLES, ConfigError, Settings, load_settings
+from shared.config.fields import markdown
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_run_locally_with_the_design_values():
@@ -55,3 +62,45 @@ def test_each_service_has_its_own_process_layout_unless_one_is_set():
         assert 2 * layout.pool_size >= layout.threads  # pool plus overflow serves every thread
         assert (chosen.layout(service).workers, chosen.layout(service).threads) == (3, 5)
         assert chosen.layout(service).pool_size == 7
+
+
+def _readme_table() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n", readme.index("<!-- rendered by `python -m shared.config`")) + 1
+    return readme[start : readme.index("<!-- end of the rendered table -->")]
+
+
+def test_every_field_is_a_declared_setting():
+    declared = {s.name for s in SETTINGS}
+
+    assert {f.name for f in dataclasses.fields(Settings)} == declared
+
+
+def test_the_readme_table_is_the_one_rendered_from_the_declarations():
+    assert _readme_table() == markdown(SETTINGS)
+
+
+def test_the_readme_names_exactly_the_variables_read_and_their_defaults():
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \| (.*?) \| .* \|$", _readme_table(), re.M)
+    by_variable = {s.variable: s for s in SETTINGS}
+    defaults = Settings()
+
+    assert {variable for variable, _ in rows} == VARIABLES
+    for variable, shown in rows:
+        setting = by_variable[variable]
+        if setting.declared.shown is None and setting.default is not None:
+            # A plain default reads back, through the variable's own parser, as the field's.
+            assert setting.parse(shown.strip("`")) == getattr(defaults, setting.name), variable
+
+
+def test_a_layout_default_in_the_readme_is_the_measured_layout():
+    table = _readme_table()
+    for service in ("orders", "inventory"):
+        layout = LAYOUTS[service]
+        for variable, value in (
+            ("WEB_WORKERS", layout.workers),
+            ("WEB_THREADS", layout.threads),
+            ("DB_POOL_SIZE", layout.pool_size),
+        ):
+            row = next(line for line in table.splitlines() if line.startswith(f"| `{variable}`"))
+            assert f"{service} {value}" in row, variable

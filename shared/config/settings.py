@@ -1,0 +1,502 @@
+"""Every tunable of every process, each declared once on its field (``shared.config.fields``).
+
+The README's configuration table is rendered from these declarations (``python -m
+shared.config``), and a test holds the README to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from shared.config.defaults import (
+    DEFAULT_ADMIN_EMAIL,
+    DEFAULT_ADMIN_PASSWORD,
+    DEFAULT_ADMIN_TOKEN,
+    DEFAULT_AUTH_LIMIT,
+    DEFAULT_INVENTORY_DATABASE_URL,
+    DEFAULT_ORDER_LIMIT,
+    DEFAULT_ORDERS_DATABASE_URL,
+    DEV_CONSOLE_SECRET,
+    DEV_SIGNING_KEY,
+    DEV_VERIFY_KEY,
+    secret_problems,
+)
+from shared.config.fields import ConfigError, env
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one service's gunicorn runs: worker processes, threads each, database pool each."""
+
+    workers: int
+    threads: int
+    pool_size: int  # plus as many overflow connections: pool + overflow >= threads
+
+
+# Chosen by measurement under the crash storm and healthy (docs/benchmarks.md, "Process layout").
+# Orders: a thread waits while inventory is slow (up to the reserve deadline), so many threads;
+# too few and fast requests queue behind slow ones (p99 2.5 s at 8, 0.7 s at 32 per worker).
+# Inventory: a crashed worker takes every request it was serving with it, and a stalled request
+# holds a thread, so many small workers: a crash costs a few requests, and preload_app brings
+# the worker back in milliseconds. Sleeping requests hold no database connection: pool 4 (+4).
+LAYOUTS = {
+    "orders": Layout(workers=2, threads=16, pool_size=16),
+    "inventory": Layout(workers=8, threads=8, pool_size=4),
+    # The console is for people: one worker (its latency window lives in process memory), with
+    # threads so that a slow order placement does not hold up every other page.
+    "console": Layout(workers=1, threads=8, pool_size=1),
+}
+
+
+def _per_service(part: str) -> str:
+    """A layout's default as the README shows it: "orders 16, inventory 4"."""
+    return "per service: " + ", ".join(
+        f"{name} {getattr(LAYOUTS[name], part)}" for name in ("orders", "inventory")
+    )
+
+
+DATABASES = "Environment and databases"
+PROCESSES = "Processes"
+INVENTORY = "Calls to inventory (the resilience layer)"
+ORDERS = "Orders, the outbox and the reconciler"
+REQUESTS = "Requests"
+ACCOUNTS = "Accounts and tokens"
+CHAOS = "Fault injection, logs and shared state"
+CONSOLE = "The console"
+TOOLS = "The audit and backups"
+
+
+def _pem(raw: str) -> str:
+    """A PEM key from one line: a literal ``\\n`` is a newline."""
+    return raw.replace("\\n", "\n")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of both services, the reconciler, the console and the tools."""
+
+    app_env: str = env(
+        "development",
+        "`production` refuses to start while any secret is a development default or shorter "
+        "than 32 bytes, a database URL holds a development password, or chaos is on; it lists "
+        "every problem with its fix (docs/hardening.md)",
+        section=DATABASES,
+        choices=("development", "test", "production"),
+    )
+    # A process reads only its own service's URL (``database_url``).
+    orders_database_url: str = env(
+        DEFAULT_ORDERS_DATABASE_URL,
+        "order service database as its runtime role (rows only, no DDL); SQLAlchemy URL, "
+        "`postgresql+psycopg://`",
+        section=DATABASES,
+        shown="local cluster, db `orders`",
+    )
+    inventory_database_url: str = env(
+        DEFAULT_INVENTORY_DATABASE_URL,
+        "inventory service database as its runtime role",
+        section=DATABASES,
+        shown="local cluster, db `inventory`",
+    )
+    orders_owner_database_url: str | None = env(
+        None,
+        "the owner role's URL, used only by migrations (`python -m shared.migrate`); unset, "
+        "migrations use the runtime URL",
+        section=DATABASES,
+        shown="unset (`make up`: the local owner role)",
+    )
+    inventory_owner_database_url: str | None = env(
+        None,
+        "the same for inventory's owner role",
+        section=DATABASES,
+        shown="unset (`make up`: the local owner role)",
+    )
+    db_pool_size: int | None = env(
+        None,
+        "connections per process (plus as many overflow connections); pool plus overflow at "
+        "least `WEB_THREADS`",
+        section=DATABASES,
+        shown=_per_service("pool_size"),
+        positive=True,
+    )
+    db_pool_timeout_s: float = env(
+        5.0, "how long a request waits for a pooled connection", section=DATABASES, positive=True
+    )
+
+    order_bind: str = env("127.0.0.1:3001", "where the order service listens", section=PROCESSES)
+    inventory_bind: str = env(
+        "127.0.0.1:3002", "where the inventory service listens", section=PROCESSES
+    )
+    web_workers: int | None = env(
+        None,
+        "gunicorn worker processes of the process started (each service has its own "
+        "environment). Inventory: a crashed worker takes its in-flight requests with it, so many "
+        "small workers; chosen by measurement, see docs/process-layout.md",
+        section=PROCESSES,
+        shown=_per_service("workers"),
+        positive=True,
+    )
+    web_threads: int | None = env(
+        None,
+        "threads per worker. Orders: a thread waits while inventory is slow, so many threads",
+        section=PROCESSES,
+        shown=_per_service("threads"),
+        positive=True,
+    )
+    # A crashed worker then costs a fork, not a second of CPU re-importing everything.
+    web_preload: bool = env(
+        True,
+        "gunicorn `preload_app`: the app is built once in the master and workers are forked from "
+        "it, so a crashed worker is back in about 50 ms; connections, sockets and per-pid metric "
+        "files are renewed in each worker (`shared/forks.py`)",
+        section=PROCESSES,
+    )
+    prometheus_multiproc_dir: str | None = env(
+        None,
+        "where gunicorn workers share metrics; must be set before the process starts "
+        "(prometheus_client reads it at import)",
+        section=PROCESSES,
+        shown="set by `make up` per service",
+    )
+    reconciler_metrics_bind: str = env(
+        "127.0.0.1:3003", "where the reconciler serves `/metrics`", section=PROCESSES
+    )
+
+    inventory_url: str = env(
+        "http://127.0.0.1:3002", "where the order service finds inventory", section=INVENTORY
+    )
+    inventory_connect_timeout_s: float = env(
+        1.0, "connect timeout per attempt", section=INVENTORY, positive=True
+    )
+    inventory_read_timeout_s: float = env(
+        5.0,
+        "read timeout per attempt, cut to what is left of the deadline",
+        section=INVENTORY,
+        positive=True,
+    )
+    # A crashed inventory worker is back in ~50 ms (preload_app) and its neighbours answer at
+    # once: short first backoffs and five attempts let a reserve that met a dying worker still
+    # answer within the deadline (crash storm: 96% definite at 3 x 0.1 s, 100% at 5 x 0.05 s).
+    inventory_retry_attempts: int = env(
+        5,
+        "attempts in all, exponential backoff with full jitter, never past the deadline (the "
+        "design's 3 left 4-12% of crash-storm orders PENDING; see docs/process-layout.md)",
+        section=INVENTORY,
+        positive=True,
+    )
+    inventory_backoff_base_s: float = env(
+        0.05,
+        "backoff between attempts: the waits before attempts 2-5 are at most 0.05, 0.1, 0.2, "
+        "0.4 s, enough for a crashed worker to be replaced",
+        section=INVENTORY,
+        positive=True,
+    )
+    inventory_backoff_max_s: float = env(
+        2.0, "the longest wait between two attempts", section=INVENTORY, positive=True
+    )
+    order_reserve_deadline_s: float = env(
+        6.0,
+        "the whole synchronous reserve, retries included; then `202 PENDING`",
+        section=INVENTORY,
+        positive=True,
+    )
+    # A stalled worker then costs half a second, not the whole read timeout.
+    inventory_hedge_after_s: float = env(
+        0.5,
+        "a request to inventory that has not answered after this long gets a second copy "
+        "(commands are idempotent by reservation id; the first answer wins); 0 turns hedging off",
+        section=INVENTORY,
+        low=0,
+    )
+    inventory_hedge_budget: float = env(
+        0.25, "the share of calls that may be hedged", section=INVENTORY, low=0, high=1
+    )
+    inventory_hedge_armed_s: float = env(
+        30.0,
+        "hedging is armed for this long by a call slower than the hedge delay or one that "
+        "failed, and when a worker starts; disarmed, calls run straight on the request's thread "
+        "(the hand-off to the hedge's thread cost about 7% of the order service's CPU per order)",
+        section=INVENTORY,
+        positive=True,
+    )
+    # A rate rides out the odd crashed worker; a row of five failures does not.
+    breaker_failure_rate: float = env(
+        0.5,
+        "circuit breaker: open when at least this share of the last `BREAKER_WINDOW_SIZE` calls "
+        "failed (a call fails when its retries ran out without an answer; a 4xx is no failure)",
+        section=INVENTORY,
+        positive=True,
+        high=1,
+    )
+    breaker_window_size: int = env(
+        20, "the calls the failure rate is taken over", section=INVENTORY, positive=True
+    )
+    breaker_min_calls: int = env(
+        10,
+        "the rate counts once this many calls are in the window (at most the window)",
+        section=INVENTORY,
+        positive=True,
+    )
+    breaker_fail_max: int = env(
+        0,
+        "also open after this many failed calls in a row (0: rule off)",
+        section=INVENTORY,
+        low=0,
+    )
+    breaker_reset_timeout_s: float = env(
+        10.0,
+        "open for this long, then one probe, which closes it on success (per process; shared "
+        "through Redis when `REDIS_URL` is set)",
+        section=INVENTORY,
+        positive=True,
+    )
+    inventory_max_concurrency: int = env(
+        16,
+        "bulkhead: inventory calls in flight per process; past it a call fails at once",
+        section=INVENTORY,
+        positive=True,
+    )
+    inventory_client: str = env(
+        "resilient",
+        "`bare`: one plain HTTP call with the same timeouts, no retries, breaker or bulkhead; "
+        "only for measuring what the resilience layer costs (`make bench`), refused in production",
+        section=INVENTORY,
+        choices=("resilient", "bare"),
+    )
+
+    order_pending_ttl_s: float = env(
+        900.0,
+        "a PENDING order older than this is cancelled and its stock released",
+        section=ORDERS,
+        positive=True,
+    )
+    idempotency_ttl_s: float = env(
+        86400.0, "how long idempotency keys are kept", section=ORDERS, positive=True
+    )
+    idempotency_lease_s: float = env(
+        30.0,
+        "how long a first request holds its key (a repeat meanwhile is `409`)",
+        section=ORDERS,
+        positive=True,
+    )
+    outbox_retry_base_s: float = env(
+        0.5,
+        "backoff (full jitter) between deliveries of one outbox command: the first wait",
+        section=ORDERS,
+        positive=True,
+    )
+    outbox_retry_max_s: float = env(
+        30.0, "the longest wait between two deliveries", section=ORDERS, positive=True
+    )
+    reconciler_interval_s: float = env(
+        1.0, "the reconciler's pause when idle", section=ORDERS, positive=True
+    )
+    reconciler_batch_size: int = env(
+        50, "stale PENDING orders handled per pass", section=ORDERS, positive=True
+    )
+    reconciler_concurrency: int = env(
+        8,
+        "commands claimed and delivered at once (a pass claims no more than it sends at once, "
+        "so each is sent within its lease)",
+        section=ORDERS,
+        positive=True,
+    )
+
+    max_body_bytes: int = env(
+        64 * 1024, "larger request bodies are refused with 413", section=REQUESTS, positive=True
+    )
+    request_read_timeout_s: float = env(
+        10.0,
+        "a client has this long to send its whole request once a worker thread takes it; "
+        "slower ones are disconnected (headers) or answered 408 (body)",
+        section=REQUESTS,
+        positive=True,
+    )
+    # "N/period" as flask-limiter reads them, several separated by ";".
+    rate_limit_orders_per_customer: str = env(
+        DEFAULT_ORDER_LIMIT, "`POST /orders` per customer", section=REQUESTS
+    )
+    rate_limit_orders_per_address: str = env(
+        DEFAULT_ORDER_LIMIT, "`POST /orders` per client address", section=REQUESTS
+    )
+    rate_limit_auth_per_address: str = env(
+        DEFAULT_AUTH_LIMIT,
+        "signup and login per client address; `make up` raises it to `200/second`, since every "
+        "local client is 127.0.0.1",
+        section=REQUESTS,
+    )
+    rate_limit_auth_per_email: str = env(
+        DEFAULT_AUTH_LIMIT, "signup and login per email", section=REQUESTS
+    )
+
+    # The order service signs users' and its own tokens with the private key; both services
+    # verify with the public key (and with an identity provider's JWKS if set).
+    auth_signing_key: str = env(
+        DEV_SIGNING_KEY,
+        "PEM (a literal `\\n` is read as a newline); the order service signs tokens with it; "
+        "production refuses the development pair",
+        section=ACCOUNTS,
+        shown="the published development Ed25519 key",
+        parse=_pem,
+    )
+    auth_verify_key: str = env(
+        DEV_VERIFY_KEY,
+        "PEM; both services verify tokens with it",
+        section=ACCOUNTS,
+        shown="its published public key",
+        parse=_pem,
+    )
+    auth_issuer: str = env("resilient-orders", "the `iss` of every token", section=ACCOUNTS)
+    auth_audience: str = env(
+        "orders-api",
+        "the `aud` of user tokens (the order service's own token for inventory has `inventory`)",
+        section=ACCOUNTS,
+    )
+    auth_token_ttl_s: int = env(900, "user token lifetime", section=ACCOUNTS, positive=True)
+    auth_leeway_s: int = env(30, "clock leeway when checking tokens", section=ACCOUNTS, low=0)
+    auth_jwks_url: str | None = env(
+        None,
+        "trust an identity provider's keys as well (see docs/who-may-do-what.md)",
+        section=ACCOUNTS,
+    )
+    auth_jwks_algorithms: str = env(
+        "RS256", "the algorithms accepted from that provider", section=ACCOUNTS
+    )
+    auth_role_claim: str = env("role", "the claim that carries the role", section=ACCOUNTS)
+    service_token_ttl_s: int = env(
+        300,
+        "the order service's own token for inventory (renewed at 80% of it)",
+        section=ACCOUNTS,
+        positive=True,
+    )
+    admin_email: str = env(
+        DEFAULT_ADMIN_EMAIL,
+        "the admin `make up` creates (development) or `python -m order_service.accounts "
+        "create-admin` creates",
+        section=ACCOUNTS,
+    )
+    admin_password: str = env(
+        DEFAULT_ADMIN_PASSWORD,
+        "its password; production refuses the default and any shorter than 32 bytes",
+        section=ACCOUNTS,
+    )
+    admin_token: str = env(
+        DEFAULT_ADMIN_TOKEN,
+        "a static admin credential the chaos API accepts beside an admin's JWT; production "
+        "requires your own secret of 32+ bytes",
+        section=ACCOUNTS,
+    )
+
+    chaos_enabled: bool = env(
+        False,
+        "fault injection in the inventory service (`make up` turns it on); never in production",
+        section=CHAOS,
+    )
+    log_level: str = env("INFO", "JSON logs on stderr, one line per request", section=CHAOS)
+    redis_url: str | None = env(
+        None,
+        "share the breaker's state and the rate limits across processes (e.g. "
+        "`redis://127.0.0.1:6379/0`); without it each process counts alone, and while Redis "
+        "does not answer each process keeps its own state (a warning, "
+        "`shared_state_fallbacks_total`, `shared_state_local`), trying Redis again every 5 s",
+        section=CHAOS,
+    )
+
+    console_bind: str = env("127.0.0.1:8080", "where the console listens", section=CONSOLE)
+    order_url: str = env(
+        "http://127.0.0.1:3001",
+        "where the console and the audit find the order service (inventory: `INVENTORY_URL`)",
+        section=CONSOLE,
+    )
+    prometheus_url: str | None = env(
+        None,
+        "the console's latency light asks Prometheus (every instance counted); unset, the "
+        "console keeps its own 30 s window of the order service's `/metrics` (one instance)",
+        section=CONSOLE,
+        shown="unset (`make up`: `http://127.0.0.1:9090`)",
+    )
+    console_refresh_s: float = env(
+        2.0, "how often the console's live parts refresh", section=CONSOLE, positive=True
+    )
+    console_secret_key: str = env(
+        DEV_CONSOLE_SECRET,
+        "signs the console's session cookie; production refuses the default and any shorter "
+        "than 32 bytes",
+        section=CONSOLE,
+    )
+    # Only checked here: docker-compose.yml hands it to the one-shot ``prepare`` step too, so
+    # that production mode refuses Grafana's default.
+    grafana_admin_password: str | None = env(
+        None,
+        "Grafana's admin password; compose's `prepare` step refuses the default in production",
+        section=CONSOLE,
+        shown="`admin` in compose",
+    )
+
+    audit_window_h: float = env(
+        24.0,
+        "the audit (`make audit`) compares final orders created this recently too",
+        section=TOOLS,
+        positive=True,
+    )
+    audit_settle_s: float = env(
+        60.0,
+        "orders changed this recently may have a command on its way: left to the next run",
+        section=TOOLS,
+        low=0,
+    )
+    backup_dir: str | None = env(
+        None,
+        "where `make backup` keeps base backups and the WAL archive",
+        section=TOOLS,
+        shown="`.run/backups`",
+    )
+    backup_keep: int = env(3, "how many base backups to keep", section=TOOLS, positive=True)
+
+    def database_url(self, service: str) -> str:
+        """The runtime URL of ``service`` ("orders" or "inventory"), the one its processes use.
+
+        Production refuses the built-in default here, where a process asks for its own URL: the
+        inventory service never needs the order database's URL, so it need not be set there.
+        """
+        orders = service == "orders"
+        variable = "ORDERS_DATABASE_URL" if orders else "INVENTORY_DATABASE_URL"
+        url = self.orders_database_url if orders else self.inventory_database_url
+        default = DEFAULT_ORDERS_DATABASE_URL if orders else DEFAULT_INVENTORY_DATABASE_URL
+        if self.is_production and url == default:
+            raise ConfigError(
+                f"{variable}: production needs it set; the default holds a development password"
+            )
+        return url
+
+    def console_secret(self) -> str:
+        """The console's cookie-signing key; production refuses the default or a short one here,
+        in the one process that signs with it."""
+        found = secret_problems("CONSOLE_SECRET_KEY", self.console_secret_key)
+        if self.is_production and found:
+            raise ConfigError(found[0])
+        return self.console_secret_key
+
+    def owner_database_url(self, service: str) -> str:
+        """The URL Alembic runs with: the owner role's, or the runtime one when no owner is set."""
+        if service == "orders":
+            return self.orders_owner_database_url or self.database_url(service)
+        return self.inventory_owner_database_url or self.database_url(service)
+
+    def layout(self, service: str) -> Layout:
+        """The layout of ``service`` ("orders", "inventory"; others use the orders one), with
+        ``WEB_WORKERS``, ``WEB_THREADS`` and ``DB_POOL_SIZE`` applied when set."""
+        default = LAYOUTS.get(service, LAYOUTS["orders"])
+        return Layout(
+            self.web_workers or default.workers,
+            self.web_threads or default.threads,
+            self.db_pool_size or default.pool_size,
+        )
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed (tests and tools build variants this way)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
