@@ -9,6 +9,7 @@ from flask import Flask
 from order_service import auth_views
 from order_service import metrics as order_metrics
 from order_service.bootstrap import build_accounts, build_context, build_inventory
+from order_service.inventory import InventoryPort
 from order_service.metrics import OrderMetrics
 from order_service.repository import UnitOfWork
 from order_service.views import ERRORS, api
@@ -18,11 +19,10 @@ from shared.auth.web import init_auth
 from shared.config import Settings, load_settings
 from shared.db import make_engine
 from shared.health import health_blueprint
-from shared.inventory import InventoryPort
 from shared.limits import init_limits
 from shared.logs import configure_logging
 from shared.metrics import ClientMetrics, init_metrics
-from shared.web import init_web
+from shared.web import init_web, propagated_headers
 
 
 def create_app(settings: Settings | None = None, inventory: InventoryPort | None = None) -> Flask:
@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url("orders"), settings, application_name="orders")
     registry = init_metrics(app, settings)
-    inventory = inventory or build_inventory(settings, ClientMetrics(registry))
+    inventory = inventory or build_inventory(
+        settings, ClientMetrics(registry), context=propagated_headers
+    )
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
     app.extensions["order_context"] = build_context(settings, inventory, engine)

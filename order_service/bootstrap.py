@@ -6,6 +6,7 @@ as the web app without importing the web layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 
@@ -14,18 +15,19 @@ from sqlalchemy import Engine
 
 from order_service.accounts import Accounts
 from order_service.delivery import Deliverer
+from order_service.inventory import InventoryPort, InventoryUnavailable
+from order_service.inventory.http import HttpInventory
+from order_service.inventory.resilient import ResilientInventory
 from order_service.repository import UnitOfWork
 from order_service.services import OrderContext
 from shared.auth.tokens import ServiceTokens, TokenIssuer
 from shared.config import Settings
 from shared.db import make_engine
-from shared.inventory import InventoryPort
-from shared.inventory.http import HttpInventory
-from shared.inventory.resilient import ResilientInventory, build_breaker_storage, retryable
 from shared.metrics import ClientMetrics
 from shared.resilience.breaker import Breaker, FailureRate
 from shared.resilience.bulkhead import Bulkhead
 from shared.resilience.hedge import Hedge, HedgeBudget
+from shared.resilience.policy import Policy, breaker_storage, hedge_final
 
 
 def utcnow() -> datetime:
@@ -33,11 +35,16 @@ def utcnow() -> datetime:
 
 
 def build_inventory(
-    settings: Settings, metrics: ClientMetrics | None = None, *, agent: str = "order-service"
+    settings: Settings,
+    metrics: ClientMetrics | None = None,
+    *,
+    agent: str = "order-service",
+    context: Callable[[], Mapping[str, str]] = dict,
 ) -> ResilientInventory | HttpInventory:
     """The inventory client of one process: timeouts, retries, breaker and bulkhead.
 
-    ``agent`` is its User-Agent, which inventory's access log records: who sent what, when.
+    ``agent`` is its User-Agent, which inventory's access log records: who sent what, when;
+    ``context`` gives the headers of the request being served (its request id).
     """
     calls = max(settings.inventory_max_concurrency, settings.layout("orders").threads)
     hedging = settings.inventory_client != "bare" and settings.inventory_hedge_after_s > 0
@@ -51,41 +58,52 @@ def build_inventory(
         pool_size=requests_at_once,
         headers={"User-Agent": agent},
         token=ServiceTokens(build_issuer(settings), ttl_s=settings.service_token_ttl_s),
+        context=context,
     )
     if settings.inventory_client == "bare":
         return http
-    breaker = Breaker(
-        "inventory",
-        failure_rate=FailureRate(
-            settings.breaker_failure_rate, settings.breaker_window_size, settings.breaker_min_calls
-        ),
-        fail_max=settings.breaker_fail_max or None,
-        reset_timeout_s=settings.breaker_reset_timeout_s,
-        storage=build_breaker_storage(
-            settings.redis_url,
-            "inventory",
-            metrics.shared_state_changed if metrics else lambda component, shared: None,
-        ),
-        listeners=[metrics.listener()] if metrics else [],
-    )
-    return ResilientInventory(
-        http,
-        breaker=breaker,
+    hedge = _hedge(settings, requests_at_once) if hedging else None
+    return ResilientInventory(http, _policy(settings, metrics, hedge))
+
+
+def _policy(settings: Settings, metrics: ClientMetrics | None, hedge: Hedge | None) -> Policy:
+    """The resilience layer around inventory, from the ``INVENTORY_*`` and ``BREAKER_*``
+    settings."""
+    return Policy(
+        breaker=_breaker(settings, metrics),
         bulkhead=Bulkhead(settings.inventory_max_concurrency),
         attempts=settings.inventory_retry_attempts,
         deadline_s=settings.order_reserve_deadline_s,
         backoff_base_s=settings.inventory_backoff_base_s,
         backoff_max_s=settings.inventory_backoff_max_s,
+        unavailable=InventoryUnavailable,
         observer=metrics,
-        hedge=Hedge(
-            settings.inventory_hedge_after_s,
-            HedgeBudget(settings.inventory_hedge_budget),
-            final=lambda exc: not retryable(exc),
-            threads=requests_at_once,
-            armed_s=settings.inventory_hedge_armed_s,
-        )
-        if hedging
-        else None,
+        hedge=hedge,
+    )
+
+
+def _breaker(settings: Settings, metrics: ClientMetrics | None) -> Breaker:
+    rate = FailureRate(
+        settings.breaker_failure_rate, settings.breaker_window_size, settings.breaker_min_calls
+    )
+    on_change = metrics.shared_state_changed if metrics else lambda component, shared: None
+    return Breaker(
+        "inventory",
+        failure_rate=rate,
+        fail_max=settings.breaker_fail_max or None,
+        reset_timeout_s=settings.breaker_reset_timeout_s,
+        storage=breaker_storage(settings.redis_url, "inventory", on_change),
+        listeners=[metrics.listener()] if metrics else [],
+    )
+
+
+def _hedge(settings: Settings, threads: int) -> Hedge:
+    return Hedge(
+        settings.inventory_hedge_after_s,
+        HedgeBudget(settings.inventory_hedge_budget),
+        final=hedge_final,
+        threads=threads,
+        armed_s=settings.inventory_hedge_armed_s,
     )
 
 

@@ -81,43 +81,44 @@ def shared_state_metrics(registry: CollectorRegistry | None) -> Callable[[str, b
 
 
 class ClientMetrics:
-    """The inventory client: calls by operation and outcome, retries, breaker, bulkhead."""
+    """A client's resilience layer (``shared.resilience.policy``): calls by operation and
+    outcome, retries, hedges, breaker state and transitions, named after the dependency."""
 
-    def __init__(self, registry: CollectorRegistry | None) -> None:
+    def __init__(self, registry: CollectorRegistry | None, dependency: str = "inventory") -> None:
         self.calls = Counter(
-            "inventory_client_calls_total",
-            "Calls to inventory by operation and outcome",
+            f"{dependency}_client_calls_total",
+            f"Calls to {dependency} by operation and outcome",
             ["operation", "outcome"],
             registry=registry,
         )
         self.duration = Histogram(
-            "inventory_client_call_duration_seconds",
-            "Calls to inventory, retries included",
+            f"{dependency}_client_call_duration_seconds",
+            f"Calls to {dependency}, retries included",
             ["operation"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
         self.retries = Counter(
-            "inventory_client_retries_total",
+            f"{dependency}_client_retries_total",
             "Attempts repeated, by the failure that caused it",
             ["operation", "reason"],
             registry=registry,
         )
         self.breaker_state = Gauge(
-            "inventory_circuit_breaker_state",
+            f"{dependency}_circuit_breaker_state",
             "1 for the breaker state of some process",
             ["state"],
             multiprocess_mode="max",
             registry=registry,
         )
         self.hedges = Counter(
-            "inventory_client_hedges_total",
+            f"{dependency}_client_hedges_total",
             "Second copies sent because the first was slow",
             ["operation"],
             registry=registry,
         )
         self.breaker_transitions = Counter(
-            "inventory_circuit_breaker_transitions_total",
+            f"{dependency}_circuit_breaker_transitions_total",
             "Breaker state changes",
             ["to_state"],
             registry=registry,
@@ -131,7 +132,7 @@ class ClientMetrics:
         for state in (pybreaker.STATE_CLOSED, pybreaker.STATE_OPEN, pybreaker.STATE_HALF_OPEN):
             self.breaker_state.labels(state).set(1 if state == current else 0)
 
-    # the resilient client's observer ---------------------------------------------------------
+    # the policy's observer ---------------------------------------------------------
     def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
         self.calls.labels(operation, outcome).inc()
         self.duration.labels(operation).observe(seconds)

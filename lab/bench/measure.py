@@ -17,7 +17,8 @@ from shared.config import Settings
 def layer_cost_us(calls: int = 20000) -> float:
     """CPU the resilience layer adds to one inventory call, against an instant inventory."""
     from order_service.bootstrap import build_inventory
-    from shared.inventory import InventoryReply, Line, ReservationState
+    from order_service.domain import OrderLine
+    from order_service.inventory import InventoryReply, ReservationState
     from shared.metrics import ClientMetrics
 
     class Instant:
@@ -26,7 +27,7 @@ def layer_cost_us(calls: int = 20000) -> float:
 
     client = build_inventory(Settings(), ClientMetrics(None))
     client.inner = Instant()  # type: ignore[union-attr]
-    lines, bare = [Line("A", 1)], Instant()
+    lines, bare = [OrderLine("A", 1)], Instant()
     started = time.perf_counter()
     for _ in range(calls):
         client.reserve("r", lines)

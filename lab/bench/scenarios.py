@@ -236,16 +236,16 @@ class Scenarios(Bench):
     def parallel_slow_calls(self) -> None:
         """8 slow calls through one process's resilient client, against one of them alone."""
         from order_service.bootstrap import build_inventory
-        from shared.inventory import Line
+        from order_service.domain import OrderLine
 
         server = SlowServer(delay_s=0.5)
         client = build_inventory(Settings(inventory_url=server.url))
         try:
             started = time.monotonic()
-            client.reserve("one", [Line("A", 1)])
+            client.reserve("one", [OrderLine("A", 1)])
             one = time.monotonic() - started
             threads = [
-                threading.Thread(target=client.reserve, args=(f"r{i}", [Line("A", 1)]))
+                threading.Thread(target=client.reserve, args=(f"r{i}", [OrderLine("A", 1)]))
                 for i in range(8)
             ]
             started = time.monotonic()

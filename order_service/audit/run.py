@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from order_service.audit.drift import (
+    STOCK_FIGURES,
     Finding,
     OrderView,
     Repair,
@@ -24,11 +25,11 @@ from order_service.audit.drift import (
     StockView,
     find_drift,
 )
-from shared.inventory import (
+from order_service.domain import OrderLine
+from order_service.inventory import (
     InventoryPort,
     InventoryRefused,
     InventoryUnavailable,
-    Line,
     ReservationState,
 )
 
@@ -167,8 +168,7 @@ class Audit:
         try:
             if finding.repair in (Repair.RESERVE, Repair.RESERVE_AND_COMMIT):
                 assert order is not None
-                lines = [Line(sku, quantity) for sku, quantity in order.lines]
-                reply = self.inventory.reserve(rid, lines)
+                reply = self.inventory.reserve(rid, [OrderLine(*line) for line in order.lines])
                 if reply.state is not ReservationState.RESERVED:
                     short = ", ".join(
                         f"{s['sku']} asked {s['requested']}, available {s['available']}"
@@ -217,11 +217,4 @@ def _reservation(raw: dict[str, Any]) -> ReservationView:
 
 
 def _stock(raw: dict[str, Any]) -> StockView:
-    return StockView(
-        raw["sku"],
-        raw["on_hand"],
-        raw["reserved"],
-        raw["ledger_on_hand"],
-        raw["ledger_reserved"],
-        raw["held_by_reservations"],
-    )
+    return StockView(**{name: raw[name] for name in STOCK_FIGURES})

@@ -5,23 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shared.inventory import (
+from order_service.domain import OrderLine
+from order_service.inventory import (
     InventoryRefused,
     InventoryReply,
     InventoryUnavailable,
-    Line,
     ReservationState,
-    UnavailableReason,
 )
+from shared.resilience.failures import Reason
 
 
 @dataclass
 class FakeInventory:
     stock: dict[str, int] = field(default_factory=dict)  # sku -> available
-    reservations: dict[str, tuple[ReservationState, tuple[Line, ...]]] = field(default_factory=dict)
+    reservations: dict[str, tuple[ReservationState, tuple[OrderLine, ...]]] = field(
+        default_factory=dict
+    )
     calls: list[tuple[str, str]] = field(default_factory=list)
     # When set, every call fails like an unreachable inventory, after doing (or not) the work.
-    down: UnavailableReason | None = None
+    down: Reason | None = None
     apply_then_fail: bool = False
 
     def _fail_or_apply(self, op: str, rid: str, work: object) -> InventoryReply:
@@ -34,7 +36,7 @@ class FakeInventory:
         return reply  # type: ignore[no-any-return]
 
     def reserve(
-        self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
+        self, reservation_id: str, lines: Sequence[OrderLine], *, timeout_s: float | None = None
     ) -> InventoryReply:
         def work() -> InventoryReply:
             wanted = tuple(sorted(lines, key=lambda ln: ln.sku))
@@ -64,7 +66,7 @@ class FakeInventory:
         return self._fail_or_apply("reserve", reservation_id, work)
 
     def available(self) -> bool:
-        return self.down is not UnavailableReason.BREAKER_OPEN
+        return self.down is not Reason.BREAKER_OPEN
 
     def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
         def work() -> InventoryReply:

@@ -9,8 +9,8 @@ from threading import Thread
 
 from sqlalchemy import text
 
+from order_service.inventory.http import HttpInventory
 from shared.db import make_engine
-from shared.inventory.http import HttpInventory
 
 
 def in_child(work) -> object:

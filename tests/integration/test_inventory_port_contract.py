@@ -13,15 +13,11 @@ from inventory_service import services as stock_services
 from inventory_service.app import create_app
 from inventory_service.repository import UnitOfWork
 from order_service.bootstrap import build_issuer
+from order_service.domain import OrderLine
+from order_service.inventory import InventoryRefused, InventoryUnavailable, ReservationState
+from order_service.inventory.http import HttpInventory
 from shared.auth.tokens import ServiceTokens
-from shared.inventory import (
-    InventoryRefused,
-    InventoryUnavailable,
-    Line,
-    ReservationState,
-    UnavailableReason,
-)
-from shared.inventory.http import HttpInventory
+from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 from tests.helpers import bearer, serve
 
@@ -53,12 +49,12 @@ def port(request):
 
 
 def test_reserve_within_stock_is_reserved_and_repeatable(port):
-    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RESERVED
-    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RESERVED
+    assert port.reserve("r1", [OrderLine("A", 2)]).state is ReservationState.RESERVED
+    assert port.reserve("r1", [OrderLine("A", 2)]).state is ReservationState.RESERVED
 
 
 def test_reserve_beyond_stock_is_rejected_with_shortages(port):
-    reply = port.reserve("r1", [Line("A", 6)])
+    reply = port.reserve("r1", [OrderLine("A", 6)])
 
     assert reply.state is ReservationState.REJECTED
     assert reply.shortages == [
@@ -67,28 +63,28 @@ def test_reserve_beyond_stock_is_rejected_with_shortages(port):
 
 
 def test_an_unknown_sku_is_rejected_as_unknown(port):
-    reply = port.reserve("r1", [Line("NOPE", 1)])
+    reply = port.reserve("r1", [OrderLine("NOPE", 1)])
 
     assert reply.state is ReservationState.REJECTED
     assert reply.shortages[0]["reason"] == "unknown_sku"
 
 
 def test_the_same_id_with_other_lines_is_refused(port):
-    port.reserve("r1", [Line("A", 2)])
+    port.reserve("r1", [OrderLine("A", 2)])
 
     with pytest.raises(InventoryRefused) as refused:
-        port.reserve("r1", [Line("A", 3)])
+        port.reserve("r1", [OrderLine("A", 3)])
     assert (refused.value.status, refused.value.code) == (422, "RESERVATION_MISMATCH")
 
 
 def test_release_before_reserve_makes_the_reserve_a_no_op(port):
     assert port.release("r1").state is ReservationState.RELEASED
-    assert port.reserve("r1", [Line("A", 2)]).state is ReservationState.RELEASED
-    assert port.reserve("r2", [Line("A", 5)]).state is ReservationState.RESERVED
+    assert port.reserve("r1", [OrderLine("A", 2)]).state is ReservationState.RELEASED
+    assert port.reserve("r2", [OrderLine("A", 5)]).state is ReservationState.RESERVED
 
 
 def test_commit_is_idempotent_and_final(port):
-    port.reserve("r1", [Line("A", 2)])
+    port.reserve("r1", [OrderLine("A", 2)])
 
     assert port.commit("r1").state is ReservationState.COMMITTED
     assert port.commit("r1").state is ReservationState.COMMITTED
@@ -125,14 +121,14 @@ def test_only_the_order_services_token_moves_reserved_stock(
         read_timeout_s=5,
         token=ServiceTokens(build_issuer(settings)),
     )
-    owner.reserve("victim", [Line("A", 2)])
+    owner.reserve("victim", [OrderLine("A", 2)])
 
     response = requests.post(
         f"{served_inventory}/api/v1/reservations/victim/{command}", headers=headers, timeout=5
     )
 
     assert response.status_code in (401, 403)
-    assert owner.reserve("victim", [Line("A", 2)]).state is ReservationState.RESERVED
+    assert owner.reserve("victim", [OrderLine("A", 2)]).state is ReservationState.RESERVED
     owner.session.close()
 
 
@@ -140,7 +136,7 @@ def test_without_its_token_the_order_service_hears_unauthorised_not_rejected(ser
     client = HttpInventory(served_inventory, connect_timeout_s=1, read_timeout_s=5)
 
     with pytest.raises(InventoryUnavailable) as refused:
-        client.reserve("r1", [Line("A", 1)])
+        client.reserve("r1", [OrderLine("A", 1)])
 
-    assert refused.value.reason is UnavailableReason.UNAUTHORISED
+    assert refused.value.reason is Reason.UNAUTHORISED
     client.session.close()

@@ -6,8 +6,8 @@ import shutil
 import pytest
 import redis
 
-from shared.inventory.resilient import build_breaker_storage
 from shared.resilience.breaker import Breaker, BreakerOpen
+from shared.resilience.policy import breaker_storage as build_breaker_storage
 from shared.resilience.shared_state import FallbackBreakerStorage, SharedLink
 
 pytestmark = pytest.mark.skipif(

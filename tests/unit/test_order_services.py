@@ -6,8 +6,9 @@ import pytest
 
 from order_service import services
 from order_service.domain import IdempotencyKeyReused, OrderNotFound, OrderStatus, RequestInProgress
+from order_service.inventory import ReservationState
 from shared.errors import InvalidTransition
-from shared.inventory import ReservationState, UnavailableReason
+from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import fake_context
 from tests.helpers import place_order
@@ -54,9 +55,7 @@ def test_an_unknown_sku_is_rejected_with_its_own_code():
 
 
 # With the breaker open nothing is tried at all (see the test below).
-@pytest.mark.parametrize(
-    "reason", [r for r in UnavailableReason if r is not UnavailableReason.BREAKER_OPEN]
-)
+@pytest.mark.parametrize("reason", [r for r in Reason if r is not Reason.BREAKER_OPEN])
 def test_when_inventory_gives_no_answer_the_order_is_pending_and_its_command_kept(reason):
     ctx, store, _ = fake_context(FakeInventory(stock={"A": 5}, down=reason))
 
@@ -110,7 +109,7 @@ def test_the_same_key_while_the_first_request_runs_is_in_progress():
 
 
 def test_a_crashed_first_request_is_replayed_as_pending_once_its_lease_ran_out():
-    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT))
+    ctx, store, clock = fake_context(FakeInventory(stock={"A": 5}, down=Reason.TIMEOUT))
     first = place(ctx, key="k-1")
     # Simulate the crash: the key was never completed.
     key, expires = store.keys[("c-1", "k-1")]
@@ -162,7 +161,7 @@ def test_cancel_and_ship_succeed_while_inventory_is_away_and_their_commands_wait
 
     first = uuid.UUID(place(ctx).body["id"])
     second = uuid.UUID(place(ctx).body["id"])
-    inventory.down = UnavailableReason.CONNECTION
+    inventory.down = Reason.CONNECTION
 
     assert services.cancel_order(ctx, first).status is OrderStatus.CANCELLED
     assert services.ship_order(ctx, second).status is OrderStatus.SHIPPED
@@ -201,7 +200,7 @@ def test_listing_is_newest_first_and_pages_with_a_cursor():
 
 
 def test_with_the_breaker_open_an_order_is_recorded_pending_in_one_step_and_due_at_once():
-    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN)
+    inventory = FakeInventory(stock={"A": 5}, down=Reason.BREAKER_OPEN)
     ctx, store, clock = fake_context(inventory)
 
     placed = place(ctx, key="k-open")
@@ -215,7 +214,7 @@ def test_with_the_breaker_open_an_order_is_recorded_pending_in_one_step_and_due_
 
 
 def test_a_key_replayed_after_a_breaker_open_answer_gets_the_same_202():
-    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN))
+    ctx, _, _ = fake_context(FakeInventory(stock={"A": 5}, down=Reason.BREAKER_OPEN))
     first = place(ctx, key="k-open")
 
     again = place(ctx, key="k-open")

@@ -4,15 +4,16 @@ import uuid
 
 from order_service import services
 from order_service.domain import CommandKind
+from order_service.inventory import ReservationState
 from order_service.reconciler import Reconciler
-from shared.inventory import ReservationState, UnavailableReason
+from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import fake_context
 from tests.helpers import place_order
 
 
 def test_a_pending_order_is_confirmed_once_inventory_is_back():
-    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.CONNECTION)
+    inventory = FakeInventory(stock={"A": 5}, down=Reason.CONNECTION)
     ctx, _store, clock = fake_context(inventory)
     order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     inventory.down = None
@@ -26,7 +27,7 @@ def test_a_pending_order_is_confirmed_once_inventory_is_back():
 
 
 def test_a_reserve_that_went_through_unseen_is_settled_without_reserving_twice():
-    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.TIMEOUT, apply_then_fail=True)
+    inventory = FakeInventory(stock={"A": 5}, down=Reason.TIMEOUT, apply_then_fail=True)
     ctx, _, clock = fake_context(inventory)
     order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     inventory.down = None
@@ -55,7 +56,7 @@ def test_nothing_is_due_before_the_request_threads_grace_ends():
 
 
 def test_a_pending_order_past_its_ttl_is_cancelled_and_ends_with_its_stock_released():
-    inventory = FakeInventory(stock={"A": 5}, down=UnavailableReason.BREAKER_OPEN)
+    inventory = FakeInventory(stock={"A": 5}, down=Reason.BREAKER_OPEN)
     ctx, _, clock = fake_context(inventory)
     order_id = place_order(ctx, "c", [("A", 2)], None, "r").body["id"]
     reconciler = Reconciler(ctx, pending_ttl_s=900)
@@ -86,7 +87,7 @@ def test_expired_idempotency_keys_are_dropped():
 def test_a_pass_claims_no_more_commands_than_it_sends_at_once():
     # Each of them is then sent within the deadline, so within its lease: none is still queued
     # here when the lease runs out and another reconciler may claim it.
-    inventory = FakeInventory(stock={"A": 50}, down=UnavailableReason.CONNECTION)
+    inventory = FakeInventory(stock={"A": 50}, down=Reason.CONNECTION)
     ctx, store, clock = fake_context(inventory)
     for i in range(10):
         place_order(ctx, f"c-{i}", [("A", 1)], None, "r")

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from order_service.audit.run import Audit, Outcome, Scope
-from shared.inventory import Line, ReservationState, UnavailableReason
+from order_service.domain import OrderLine
+from order_service.inventory import ReservationState
+from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -90,9 +92,9 @@ def test_without_repair_findings_stay_open_and_nothing_is_sent():
 
 def test_repairs_send_the_commands_and_flag_what_stock_cannot_cover():
     inventory = FakeInventory(stock={"A": 5})
-    inventory.reservations["closed"] = (ReservationState.RESERVED, (Line("A", 1),))
-    inventory.reservations["nobody"] = (ReservationState.RESERVED, (Line("A", 1),))
-    inventory.reservations["shipped"] = (ReservationState.RESERVED, (Line("A", 1),))
+    inventory.reservations["closed"] = (ReservationState.RESERVED, (OrderLine("A", 1),))
+    inventory.reservations["nobody"] = (ReservationState.RESERVED, (OrderLine("A", 1),))
+    inventory.reservations["shipped"] = (ReservationState.RESERVED, (OrderLine("A", 1),))
     sources = Sources(inventory)
     sources.add("lost", "CONFIRMED", [("A", 2)])
     sources.add("too-big", "CONFIRMED", [("A", 50)])
@@ -126,14 +128,14 @@ def test_a_repair_inventory_does_not_answer_is_left_for_the_next_run():
     inventory = FakeInventory(stock={"A": 5})
     sources = Sources(inventory)
     sources.add("lost", "CONFIRMED", [("A", 1)])
-    inventory.down = UnavailableReason.TIMEOUT
+    inventory.down = Reason.TIMEOUT
     report = audit(sources, {}).run(SCOPE, repair=True)
     assert [o for _, o in report.findings] == [Outcome.FAILED]
 
 
 def test_a_repair_inventory_refuses_flags_the_order():
     inventory = FakeInventory(stock={"A": 5})
-    inventory.reservations["shipped"] = (ReservationState.RELEASED, (Line("A", 1),))
+    inventory.reservations["shipped"] = (ReservationState.RELEASED, (OrderLine("A", 1),))
     sources = Sources(inventory)
     sources.add("shipped", "SHIPPED", [("A", 1)])
     flagged = {}

@@ -6,16 +6,18 @@ import threading
 import pytest
 
 from order_service.bootstrap import build_inventory
+from order_service.domain import OrderLine
+from order_service.inventory import InventoryRefused, InventoryUnavailable
+from order_service.inventory.http import HttpInventory
+from order_service.inventory.resilient import ResilientInventory
 from shared.config import Settings
-from shared.inventory import InventoryRefused, InventoryUnavailable, Line, UnavailableReason
-from shared.inventory.http import HttpInventory
-from shared.inventory.resilient import ResilientInventory, retryable
-from shared.resilience.breaker import Breaker
-from shared.resilience.bulkhead import Bulkhead
+from shared.resilience.failures import Reason
 from shared.resilience.hedge import Hedge, HedgeBudget
+from shared.resilience.policy import hedge_final
 from tests.fakes.flaky_server import FlakyServer
+from tests.unit.resilience.policies import policy
 
-LINES = [Line("A", 1)]
+LINES = [OrderLine("A", 1)]
 
 
 class Hedges:
@@ -42,14 +44,12 @@ def server():
 def client(url, *, after_s=0.05, budget=1.0, observer=None):
     return ResilientInventory(
         HttpInventory(url, connect_timeout_s=0.5, read_timeout_s=5, pool_size=4),
-        breaker=Breaker("test", fail_max=5, reset_timeout_s=10),
-        bulkhead=Bulkhead(4),
-        attempts=1,
-        deadline_s=6.0,
-        backoff_base_s=0.1,
-        backoff_max_s=2.0,
-        observer=observer,
-        hedge=Hedge(after_s, HedgeBudget(budget), final=lambda e: not retryable(e), threads=8),
+        policy(
+            bulkhead=4,
+            attempts=1,
+            observer=observer,
+            hedge=Hedge(after_s, HedgeBudget(budget), final=hedge_final, threads=8),
+        ),
     )
 
 
@@ -98,7 +98,7 @@ class Copies:
 
 
 def hedge(budget=1.0):
-    return Hedge(0, HedgeBudget(budget), final=lambda e: not retryable(e), threads=4)
+    return Hedge(0, HedgeBudget(budget), final=hedge_final, threads=4)
 
 
 def test_when_the_copy_fails_the_first_request_can_still_answer():
@@ -110,7 +110,7 @@ def test_when_the_copy_fails_the_first_request_can_still_answer():
 
     def copy():
         copy_failed.set()
-        raise InventoryUnavailable(UnavailableReason.CONNECTION)
+        raise InventoryUnavailable(Reason.CONNECTION)
 
     assert hedge().run(Copies(first, copy)) == "first answered"
 
@@ -119,7 +119,7 @@ def test_when_both_copies_fail_the_call_fails(server):
     server.then("reset").then("reset")
     with pytest.raises(InventoryUnavailable) as failed:
         client(server.url, after_s=0).reserve("r", LINES)
-    assert failed.value.reason is UnavailableReason.CONNECTION
+    assert failed.value.reason is Reason.CONNECTION
 
 
 def test_the_budget_caps_hedges_at_a_share_of_calls():
@@ -160,8 +160,8 @@ def test_every_request_a_hedging_client_can_send_at_once_has_a_pooled_connection
 
     pool = client.inner.session.get_adapter("http://").poolmanager.connection_pool_kw
 
-    assert client.hedge is not None
-    assert pool["maxsize"] >= client.hedge.threads  # else urllib3 discards and warns
+    assert client.policy.hedge is not None
+    assert pool["maxsize"] >= client.policy.hedge.threads  # else urllib3 discards and warns
 
 
 class Clock:
@@ -176,7 +176,7 @@ def armed_hedge(clock, armed_s=30.0, after_s=0.5):
     return Hedge(
         after_s,
         HedgeBudget(1.0),
-        final=lambda e: not retryable(e),
+        final=hedge_final,
         threads=4,
         armed_s=armed_s,
         clock=clock,
@@ -226,7 +226,7 @@ def test_a_failed_call_arms_the_hedge_and_a_refusal_does_not():
         raise InventoryRefused(409, "INSUFFICIENT_STOCK", "not enough stock")
 
     def unreachable():
-        raise InventoryUnavailable(UnavailableReason.CONNECTION)
+        raise InventoryUnavailable(Reason.CONNECTION)
 
     with pytest.raises(InventoryRefused):
         hedge.run(refused)

@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lab.postgres import free_port
-from shared.inventory import InventoryRefused, InventoryUnavailable, Line, UnavailableReason
-from shared.inventory.http import HttpInventory
-from shared.inventory.resilient import ResilientInventory
+from order_service.domain import OrderLine
+from order_service.inventory import InventoryRefused, InventoryUnavailable
+from order_service.inventory.http import HttpInventory
+from order_service.inventory.resilient import ResilientInventory
 from shared.resilience.breaker import Breaker
-from shared.resilience.bulkhead import Bulkhead
+from shared.resilience.failures import Reason
 from tests.fakes.flaky_server import FlakyServer
 from tests.helpers import wait_until
+from tests.unit.resilience.policies import policy
 
-LINES = [Line("A", 1)]
+LINES = [OrderLine("A", 1)]
 
 
 class BreakerClock:
@@ -54,18 +56,18 @@ def client(
     sleeps = sleeps if sleeps is not None else []
     return ResilientInventory(
         HttpInventory(url, connect_timeout_s=0.5, read_timeout_s=read_timeout, pool_size=16),
-        breaker=Breaker(
-            "test",
-            fail_max=fail_max,
-            reset_timeout_s=10,
-            clock=breaker_clock or (lambda: datetime.now(UTC)),
+        policy(
+            breaker=Breaker(
+                "test",
+                fail_max=fail_max,
+                reset_timeout_s=10,
+                clock=breaker_clock or (lambda: datetime.now(UTC)),
+            ),
+            bulkhead=concurrency,
+            attempts=attempts,
+            deadline_s=deadline,
+            sleep=sleeps.append,
         ),
-        bulkhead=Bulkhead(concurrency),
-        attempts=attempts,
-        deadline_s=deadline,
-        backoff_base_s=0.1,
-        backoff_max_s=2.0,
-        sleep=sleeps.append,
     )
 
 
@@ -111,9 +113,7 @@ def test_backoff_is_full_jitter_within_the_exponential_bounds(server):
 def test_a_server_that_keeps_failing_gives_up_after_three_attempts(server):
     server.then("status", 500, times=10)
 
-    assert (
-        reason_of(lambda: client(server.url).reserve("r", LINES)) is UnavailableReason.SERVER_ERROR
-    )
+    assert reason_of(lambda: client(server.url).reserve("r", LINES)) is Reason.SERVER_ERROR
     assert server.requests == 3
 
 
@@ -129,9 +129,7 @@ def test_a_4xx_answer_is_a_refusal_never_retried(server, status):
 def test_a_5xx_that_is_not_transient_is_not_retried(server):
     server.then("status", 501)
 
-    assert (
-        reason_of(lambda: client(server.url).reserve("r", LINES)) is UnavailableReason.SERVER_ERROR
-    )
+    assert reason_of(lambda: client(server.url).reserve("r", LINES)) is Reason.SERVER_ERROR
     assert server.requests == 1
 
 
@@ -149,7 +147,7 @@ def test_a_closed_port_is_a_connection_failure_after_the_retries():
         lambda: client(f"http://127.0.0.1:{free_port()}", sleeps=sleeps).reserve("r", LINES)
     )
 
-    assert reason is UnavailableReason.CONNECTION and len(sleeps) == 2
+    assert reason is Reason.CONNECTION and len(sleeps) == 2
 
 
 def test_a_slow_answer_times_out_and_is_retried(server):
@@ -159,7 +157,7 @@ def test_a_slow_answer_times_out_and_is_retried(server):
     reason = reason_of(lambda: client(server.url, read_timeout=0.2).reserve("r", LINES))
 
     never.set()
-    assert reason is UnavailableReason.TIMEOUT and server.requests == 3
+    assert reason is Reason.TIMEOUT and server.requests == 3
 
 
 class TimedInner:
@@ -172,7 +170,7 @@ class TimedInner:
         timeout = min(self.read_timeout_s, timeout_s)  # as the HTTP adapter does
         self.timeouts.append(timeout)
         self.clock.now += timeout
-        raise InventoryUnavailable(UnavailableReason.TIMEOUT)
+        raise InventoryUnavailable(Reason.TIMEOUT)
 
 
 class FakeMonotonic:
@@ -190,14 +188,12 @@ def timed_client(inner, clock):
     """The resilient client on a fake clock: time passes only when the inner call says so."""
     return ResilientInventory(
         inner,
-        breaker=Breaker("t", fail_max=99, reset_timeout_s=10),
-        bulkhead=Bulkhead(1),
-        attempts=3,
-        deadline_s=6.0,
-        backoff_base_s=0.1,
-        backoff_max_s=2.0,
-        clock=clock,
-        sleep=clock.sleep,
+        policy(
+            breaker=Breaker("t", fail_max=99, reset_timeout_s=10),
+            bulkhead=1,
+            clock=clock,
+            sleep=clock.sleep,
+        ),
     )
 
 
@@ -230,8 +226,8 @@ def test_the_breaker_opens_after_five_failed_calls_and_then_fails_fast(server):
 
     reason = reason_of(lambda: inventory.reserve("r", LINES))
 
-    assert reason is UnavailableReason.BREAKER_OPEN
-    assert server.requests == 5 and inventory.breaker.state == "open"
+    assert reason is Reason.BREAKER_OPEN
+    assert server.requests == 5 and inventory.policy.breaker.state == "open"
 
 
 def test_a_call_counts_once_against_the_breaker_however_many_attempts_it_made(server):
@@ -240,18 +236,18 @@ def test_a_call_counts_once_against_the_breaker_however_many_attempts_it_made(se
 
     reason_of(lambda: inventory.reserve("r", LINES))
 
-    assert server.requests == 3 and inventory.breaker.state == "closed"
+    assert server.requests == 3 and inventory.policy.breaker.state == "closed"
 
 
 def test_no_retry_goes_out_once_the_breaker_is_open(server):
     server.then("status", 503, times=10)
     inventory = client(server.url, attempts=3, sleeps=[])
     # Another thread trips the breaker while this call waits to retry.
-    inventory._sleep = lambda seconds: inventory.breaker.trip()
+    inventory.policy._sleep = lambda seconds: inventory.policy.breaker.trip()
 
     reason = reason_of(lambda: inventory.reserve("r", LINES))
 
-    assert reason is UnavailableReason.BREAKER_OPEN and server.requests == 1
+    assert reason is Reason.BREAKER_OPEN and server.requests == 1
 
 
 def test_the_breaker_probes_after_the_reset_timeout_and_closes_on_success(server):
@@ -261,12 +257,12 @@ def test_the_breaker_probes_after_the_reset_timeout_and_closes_on_success(server
     for _ in range(5):
         reason_of(lambda: inventory.reserve("r", LINES))
     clock.advance(9)
-    assert reason_of(lambda: inventory.reserve("r", LINES)) is UnavailableReason.BREAKER_OPEN
+    assert reason_of(lambda: inventory.reserve("r", LINES)) is Reason.BREAKER_OPEN
 
     clock.advance(2)
 
     assert inventory.reserve("r", LINES).state == "RESERVED"
-    assert inventory.breaker.state == "closed"
+    assert inventory.policy.breaker.state == "closed"
 
 
 def test_a_failed_probe_opens_the_breaker_again(server):
@@ -277,9 +273,9 @@ def test_a_failed_probe_opens_the_breaker_again(server):
         reason_of(lambda: inventory.reserve("r", LINES))
     clock.advance(11)
 
-    assert reason_of(lambda: inventory.reserve("r", LINES)) is UnavailableReason.SERVER_ERROR
-    assert inventory.breaker.state == "open"
-    assert reason_of(lambda: inventory.reserve("r", LINES)) is UnavailableReason.BREAKER_OPEN
+    assert reason_of(lambda: inventory.reserve("r", LINES)) is Reason.SERVER_ERROR
+    assert inventory.policy.breaker.state == "open"
+    assert reason_of(lambda: inventory.reserve("r", LINES)) is Reason.BREAKER_OPEN
 
 
 def test_half_open_lets_exactly_one_probe_through(server):
@@ -299,8 +295,8 @@ def test_half_open_lets_exactly_one_probe_through(server):
 
     release.set()
     probe.join()
-    assert second is UnavailableReason.BREAKER_OPEN and server.requests == 6
-    assert inventory.breaker.state == "closed"
+    assert second is Reason.BREAKER_OPEN and server.requests == 6
+    assert inventory.policy.breaker.state == "closed"
 
 
 def test_refusals_do_not_open_the_breaker(server):
@@ -311,7 +307,7 @@ def test_refusals_do_not_open_the_breaker(server):
         with pytest.raises(InventoryRefused):
             inventory.reserve("r", LINES)
 
-    assert inventory.breaker.state == "closed"
+    assert inventory.policy.breaker.state == "closed"
 
 
 def test_the_bulkhead_refuses_at_once_when_every_slot_is_taken(server):
@@ -328,7 +324,7 @@ def test_the_bulkhead_refuses_at_once_when_every_slot_is_taken(server):
     release.set()
     for t in holders:
         t.join()
-    assert reason is UnavailableReason.BULKHEAD_FULL and server.requests == 2
+    assert reason is Reason.BULKHEAD_FULL and server.requests == 2
 
 
 def test_eight_slow_calls_in_one_process_run_in_parallel_through_the_breaker(server):

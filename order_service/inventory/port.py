@@ -7,30 +7,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from order_service.domain import OrderLine
+from shared.resilience.failures import Refused, Unavailable
+
 
 class ReservationState(StrEnum):
     RESERVED = "RESERVED"
     REJECTED = "REJECTED"
     RELEASED = "RELEASED"
     COMMITTED = "COMMITTED"
-
-
-class UnavailableReason(StrEnum):
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    SERVER_ERROR = "server_error"
-    BREAKER_OPEN = "breaker_open"
-    BULKHEAD_FULL = "bulkhead_full"
-    DEADLINE = "deadline"
-    # Inventory did not accept our credentials: our configuration is wrong, not the order, so
-    # the command waits (and the outbox-age alert fires) instead of rejecting anything.
-    UNAUTHORISED = "unauthorised"
-
-
-@dataclass(frozen=True)
-class Line:
-    sku: str
-    quantity: int
 
 
 @dataclass(frozen=True)
@@ -41,29 +26,23 @@ class InventoryReply:
     shortages: list[dict[str, Any]] = field(default_factory=list)
 
 
-class InventoryUnavailable(Exception):
+class InventoryUnavailable(Unavailable):
     """Inventory did not give an answer; the command may or may not have taken effect."""
 
-    def __init__(self, reason: UnavailableReason, detail: str = "") -> None:
-        super().__init__(f"inventory unavailable: {reason.value} {detail}".strip())
-        self.reason = reason
-        self.detail = detail
+    dependency = "inventory"
 
 
-class InventoryRefused(Exception):
+class InventoryRefused(Refused):
     """Inventory answered with a business refusal (4xx); repeating the call will not help."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"inventory refused ({status} {code}): {message}")
-        self.status = status
-        self.code = code
+    dependency = "inventory"
 
 
 class InventoryPort(Protocol):
     """Reservation commands; every one is idempotent because the caller picks the id."""
 
     def reserve(
-        self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
+        self, reservation_id: str, lines: Sequence[OrderLine], *, timeout_s: float | None = None
     ) -> InventoryReply: ...
 
     def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply: ...

@@ -6,27 +6,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
-from flask import g, has_request_context
 from requests.adapters import HTTPAdapter
 
-from shared.forks import renew_after_fork
-from shared.inventory.port import (
+from order_service.domain import OrderLine
+from order_service.inventory.port import (
     InventoryRefused,
     InventoryReply,
     InventoryUnavailable,
-    Line,
     ReservationState,
-    UnavailableReason,
 )
-
-
-class ServerError(InventoryUnavailable):
-    """A 5xx or 429 answer; ``retry_after_s`` carries the server's Retry-After when it gave one."""
-
-    def __init__(self, status: int, retry_after_s: float | None) -> None:
-        super().__init__(UnavailableReason.SERVER_ERROR, f"HTTP {status}")
-        self.status = status
-        self.retry_after_s = retry_after_s
+from order_service.inventory.wire import reserve_payload
+from shared.forks import renew_after_fork
+from shared.resilience.failures import Reason
 
 
 class HttpInventory:
@@ -42,6 +33,7 @@ class HttpInventory:
         headers: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         token: Callable[[], str] | None = None,
+        context: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/api/v1"
         self.connect_timeout_s = connect_timeout_s
@@ -57,13 +49,16 @@ class HttpInventory:
         self.session.mount("https://", adapter)
         self.extra_headers = dict(headers or {})
         self.token = token  # the order service's own identity, renewed before it expires
+        # Headers of the request being served (its X-Request-ID), so one order can be followed
+        # across both services; the web layer provides them, this adapter knows no Flask.
+        self.context = context
         # A forked child drops its copies of the parent's keep-alive sockets; the pools refill.
         renew_after_fork(self.session, lambda session: session.close())
 
     def reserve(
-        self, reservation_id: str, lines: Sequence[Line], *, timeout_s: float | None = None
+        self, reservation_id: str, lines: Sequence[OrderLine], *, timeout_s: float | None = None
     ) -> InventoryReply:
-        body = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in lines]}
+        body = reserve_payload(lines)
         return self._call("PUT", f"/reservations/{reservation_id}", body, timeout_s)
 
     def release(self, reservation_id: str, *, timeout_s: float | None = None) -> InventoryReply:
@@ -94,12 +89,12 @@ class HttpInventory:
                 self.base_url + path,
                 json=body,
                 timeout=(connect, read),
-                headers=self.extra_headers | _request_headers() | self._auth(),
+                headers=self.extra_headers | dict(self.context()) | self._auth(),
             )
         except requests.Timeout as exc:
-            raise InventoryUnavailable(UnavailableReason.TIMEOUT, str(exc)) from exc
+            raise InventoryUnavailable(Reason.TIMEOUT, str(exc)) from exc
         except requests.RequestException as exc:
-            raise InventoryUnavailable(UnavailableReason.CONNECTION, str(exc)) from exc
+            raise InventoryUnavailable(Reason.CONNECTION, str(exc)) from exc
         return _reply(response)
 
     def _auth(self) -> dict[str, str]:
@@ -109,13 +104,13 @@ class HttpInventory:
 def _reply(response: requests.Response) -> InventoryReply:
     status = response.status_code
     if status in (401, 403):
-        raise InventoryUnavailable(UnavailableReason.UNAUTHORISED, f"HTTP {status}")
+        raise InventoryUnavailable(Reason.UNAUTHORISED, f"HTTP {status}")
     if status >= 500 or status == 429:
-        raise ServerError(status, _retry_after(response.headers.get("Retry-After")))
+        raise _server_error(status, _retry_after(response.headers.get("Retry-After")))
     try:
         data = response.json()
     except ValueError as exc:
-        raise ServerError(status, None) from exc
+        raise _server_error(status, None) from exc
     if status >= 400:
         error = data.get("error", {}) if isinstance(data, dict) else {}
         raise InventoryRefused(status, error.get("code", "UNKNOWN"), error.get("message", ""))
@@ -129,8 +124,8 @@ def _retry_after(raw: str | None) -> float | None:
         return None  # an HTTP-date; the backoff schedule applies instead
 
 
-def _request_headers() -> dict[str, str]:
-    """Pass the current request id on, so one order can be followed across both services."""
-    if has_request_context() and g.get("request_id"):
-        return {"X-Request-ID": g.request_id}
-    return {}
+def _server_error(status: int, retry_after_s: float | None) -> InventoryUnavailable:
+    """A 5xx or 429, or an answer that is no JSON: no answer, perhaps worth another try."""
+    return InventoryUnavailable(
+        Reason.SERVER_ERROR, f"HTTP {status}", status=status, retry_after_s=retry_after_s
+    )

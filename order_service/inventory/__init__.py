@@ -1,13 +1,11 @@
 """The order service's view of inventory: a port, its typed failures, and the HTTP adapters."""
 
-from shared.inventory.port import (
+from order_service.inventory.port import (
     InventoryPort,
     InventoryRefused,
     InventoryReply,
     InventoryUnavailable,
-    Line,
     ReservationState,
-    UnavailableReason,
 )
 
 __all__ = [
@@ -15,7 +13,5 @@ __all__ = [
     "InventoryRefused",
     "InventoryReply",
     "InventoryUnavailable",
-    "Line",
     "ReservationState",
-    "UnavailableReason",
 ]
