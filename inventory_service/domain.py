@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import Conflict, DomainError, InvalidTransition, NotFound
@@ -37,7 +38,36 @@ class Stock:
 
     @property
     def available(self) -> int:
+        """What a new reservation may take: the one definition of it."""
         return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True, kw_only=True)
+class Product(Stock):
+    sku: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockFigures(Stock):
+    """One product's figures beside what its ledger sums to and what reservations hold."""
+
+    sku: str
+    ledger_on_hand: int
+    ledger_reserved: int
+    ledger_received: int
+    held_by_reservations: int
+    shipped_by_reservations: int
+
+
+@dataclass(frozen=True)
+class StoredRestock:
+    """A restock made with an idempotency key, as its ledger row keeps it."""
+
+    sku: str
+    quantity: int
 
 
 # Stock per product stays far inside PostgreSQL's INTEGER (2,147,483,647): a restock that would

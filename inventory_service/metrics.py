@@ -54,7 +54,5 @@ def init_app(app: Flask, uow: services.UowFactory, metrics: InventoryMetrics) ->
         if request.path != "/metrics":
             return
         for product in services.list_products(uow, None, 1000):
-            sku, on_hand, reserved = product["sku"], product["on_hand"], product["reserved"]
-            metrics.stock.labels(sku, "on_hand").set(on_hand)
-            metrics.stock.labels(sku, "reserved").set(reserved)
-            metrics.stock.labels(sku, "available").set(on_hand - reserved)
+            for figure in ("on_hand", "reserved", "available"):
+                metrics.stock.labels(product.sku, figure).set(getattr(product, figure))

@@ -9,9 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, Self
 
-from sqlalchemy import RowMapping
-
-from inventory_service.domain import Line, ReservationStatus, Stock
+from inventory_service.domain import (
+    Line,
+    Product,
+    ReservationStatus,
+    Stock,
+    StockFigures,
+    StoredRestock,
+)
 
 
 @dataclass(frozen=True)
@@ -24,14 +29,18 @@ class StoredReservation:
     updated_at: datetime
 
 
+class KeyTaken(Exception):
+    """A concurrent transaction stored the same idempotency key first; look again."""
+
+
 class StockStore(Protocol):
     """Products, reservations and the ledger; every stock change writes its ledger row."""
 
     def insert_product(self, sku: str, name: str, on_hand: int) -> bool: ...
 
-    def get_product(self, sku: str) -> RowMapping | None: ...
+    def get_product(self, sku: str) -> Product | None: ...
 
-    def list_products(self, after: str | None, limit: int) -> Sequence[RowMapping]: ...
+    def list_products(self, after: str | None, limit: int) -> Sequence[Product]: ...
 
     def lock_stock(self, skus: Iterable[str]) -> dict[str, Stock]: ...
 
@@ -41,9 +50,12 @@ class StockStore(Protocol):
         kind: str,
         reservation_id: str | None = None,
         idempotency_key: str | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Apply (sku, on hand delta, reserved delta) with their ledger rows; ``KeyTaken`` when
+        ``idempotency_key`` is stored already."""
+        ...
 
-    def restock_by_key(self, key: str) -> RowMapping | None: ...
+    def restock_by_key(self, key: str) -> StoredRestock | None: ...
 
     def get_reservation(
         self, reservation_id: str, *, lock: bool = False
@@ -53,7 +65,7 @@ class StockStore(Protocol):
         self, status: str | None, since: datetime | None, after: str | None, limit: int
     ) -> list[StoredReservation]: ...
 
-    def stock_check(self) -> Sequence[RowMapping]: ...
+    def stock_check(self) -> Sequence[StockFigures]: ...
 
     def insert_reservation(
         self,

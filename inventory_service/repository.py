@@ -8,9 +8,17 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import IntegrityError
 
-from inventory_service.domain import Line, ReservationStatus, Stock
-from inventory_service.ports import StoredReservation
+from inventory_service.domain import (
+    Line,
+    Product,
+    ReservationStatus,
+    Stock,
+    StockFigures,
+    StoredRestock,
+)
+from inventory_service.ports import KeyTaken, StoredReservation
 from inventory_service.tables import products, reservation_lines, reservations, stock_movements
 from shared.uow import UnitOfWork as BaseUnitOfWork
 
@@ -50,16 +58,21 @@ _STOCK_CHECK = text(
 SELECT p.sku, p.on_hand, p.reserved,
        COALESCE(l.on_hand, 0) AS ledger_on_hand,
        COALESCE(l.reserved, 0) AS ledger_reserved,
-       COALESCE(h.held, 0) AS held_by_reservations
+       COALESCE(l.received, 0) AS ledger_received,
+       COALESCE(h.held, 0) AS held_by_reservations,
+       COALESCE(h.shipped, 0) AS shipped_by_reservations
 FROM products p
 LEFT JOIN (
-    SELECT sku, sum(on_hand_delta) AS on_hand, sum(reserved_delta) AS reserved
+    SELECT sku, sum(on_hand_delta) AS on_hand, sum(reserved_delta) AS reserved,
+           sum(on_hand_delta) FILTER (WHERE kind IN ('initial', 'restock')) AS received
     FROM stock_movements GROUP BY sku
 ) l ON l.sku = p.sku
 LEFT JOIN (
-    SELECT rl.sku, sum(rl.quantity) AS held
+    SELECT rl.sku,
+           sum(rl.quantity) FILTER (WHERE r.status = 'RESERVED') AS held,
+           sum(rl.quantity) FILTER (WHERE r.status = 'COMMITTED') AS shipped
     FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
-    WHERE r.status = 'RESERVED' GROUP BY rl.sku
+    WHERE r.status IN ('RESERVED', 'COMMITTED') GROUP BY rl.sku
 ) h ON h.sku = p.sku
 ORDER BY p.sku
 """
@@ -93,14 +106,15 @@ class StockRepository:
             self._ledger([(sku, on_hand, 0)], "initial")
         return row is not None
 
-    def get_product(self, sku: str) -> RowMapping | None:
-        return self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
+    def get_product(self, sku: str) -> Product | None:
+        row = self.conn.execute(select(products).where(products.c.sku == sku)).mappings().first()
+        return Product(**row) if row else None
 
-    def list_products(self, after: str | None, limit: int) -> Sequence[RowMapping]:
+    def list_products(self, after: str | None, limit: int) -> Sequence[Product]:
         query = select(products).order_by(products.c.sku).limit(limit)
         if after is not None:
             query = query.where(products.c.sku > after)
-        return self.conn.execute(query).mappings().all()
+        return [Product(**row) for row in self.conn.execute(query).mappings()]
 
     def lock_stock(self, skus: Iterable[str]) -> dict[str, Stock]:
         """Lock the products in sku order (a fixed order, so concurrent reserves never deadlock)."""
@@ -126,16 +140,21 @@ class StockRepository:
                     updated_at=func.now(),
                 )
             )
-        self._ledger(deltas, kind, reservation_id, idempotency_key)
+        try:
+            self._ledger(deltas, kind, reservation_id, idempotency_key)
+        except IntegrityError as exc:
+            if idempotency_key is None:
+                raise
+            # The ledger's unique key refused a second restock with this key.
+            raise KeyTaken(idempotency_key) from exc
 
-    def restock_by_key(self, key: str) -> RowMapping | None:
-        return (
-            self.conn.execute(
-                select(stock_movements).where(stock_movements.c.idempotency_key == key)
+    def restock_by_key(self, key: str) -> StoredRestock | None:
+        row = self.conn.execute(
+            select(stock_movements.c.sku, stock_movements.c.on_hand_delta).where(
+                stock_movements.c.idempotency_key == key
             )
-            .mappings()
-            .first()
-        )
+        ).first()
+        return StoredRestock(row.sku, row.on_hand_delta) if row else None
 
     def _ledger(
         self,
@@ -199,8 +218,8 @@ class StockRepository:
                 lines[line.reservation_id].append(Line(line.sku, line.quantity))
         return [_stored(row, lines[row["id"]]) for row in rows]
 
-    def stock_check(self) -> Sequence[RowMapping]:
-        return self.conn.execute(_STOCK_CHECK).mappings().all()
+    def stock_check(self) -> Sequence[StockFigures]:
+        return [StockFigures(**row) for row in self.conn.execute(_STOCK_CHECK).mappings()]
 
     def insert_reservation(
         self,

@@ -20,7 +20,7 @@ class ProductSchema(ma.Schema):
     name = fields.String()
     on_hand = fields.Integer()
     reserved = fields.Integer()
-    available = fields.Function(lambda p: p["on_hand"] - p["reserved"])
+    available = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -109,8 +109,14 @@ class StockCheckSchema(ma.Schema):
     reserved = fields.Integer()
     ledger_on_hand = fields.Integer(metadata={"description": "the ledger's on-hand movements"})
     ledger_reserved = fields.Integer(metadata={"description": "the ledger's reserved movements"})
+    ledger_received = fields.Integer(
+        metadata={"description": "the ledger's initial stock and restocks"}
+    )
     held_by_reservations = fields.Integer(
         metadata={"description": "what RESERVED reservations hold of this sku"}
+    )
+    shipped_by_reservations = fields.Integer(
+        metadata={"description": "what COMMITTED reservations shipped of this sku"}
     )
 
 

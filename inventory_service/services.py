@@ -7,12 +7,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.exc import IntegrityError
-
 from inventory_service import domain
-from inventory_service.domain import Line, ReservationStatus
-from inventory_service.ports import InventoryUnitOfWork, StoredReservation
+from inventory_service.domain import Line, Product, ReservationStatus, StockFigures
+from inventory_service.ports import InventoryUnitOfWork, KeyTaken, StoredReservation
 
 UowFactory = Callable[[], InventoryUnitOfWork]
 
@@ -25,7 +22,7 @@ class Outcome:
     created: bool
 
 
-def create_product(uow: UowFactory, sku: str, name: str, on_hand: int) -> RowMapping:
+def create_product(uow: UowFactory, sku: str, name: str, on_hand: int) -> Product:
     """Create a product with its initial stock (recorded in the ledger)."""
     with uow() as tx:
         if not tx.stock.insert_product(sku, name, on_hand):
@@ -36,7 +33,7 @@ def create_product(uow: UowFactory, sku: str, name: str, on_hand: int) -> RowMap
     return product
 
 
-def get_product(uow: UowFactory, sku: str) -> RowMapping:
+def get_product(uow: UowFactory, sku: str) -> Product:
     """One product with its stock figures."""
     with uow() as tx:
         product = tx.stock.get_product(sku)
@@ -45,18 +42,18 @@ def get_product(uow: UowFactory, sku: str) -> RowMapping:
     return product
 
 
-def list_products(uow: UowFactory, after: str | None, limit: int) -> Sequence[RowMapping]:
+def list_products(uow: UowFactory, after: str | None, limit: int) -> Sequence[Product]:
     """Products in sku order, ``limit`` at a time after the sku ``after``."""
     with uow() as tx:
         return tx.stock.list_products(after, limit)
 
 
-def restock(uow: UowFactory, sku: str, quantity: int, key: str | None) -> tuple[RowMapping, bool]:
+def restock(uow: UowFactory, sku: str, quantity: int, key: str | None) -> tuple[Product, bool]:
     """Add stock; with an idempotency key a repeat changes nothing. Returns (product, replayed)."""
     for attempt in range(2):
         try:
             return _restock_once(uow, sku, quantity, key)
-        except IntegrityError:
+        except KeyTaken:
             # The same key raced in through another product's lock: the ledger's unique key
             # refused the second one; look again and the stored restock answers.
             if attempt:
@@ -66,7 +63,7 @@ def restock(uow: UowFactory, sku: str, quantity: int, key: str | None) -> tuple[
 
 def _restock_once(
     uow: UowFactory, sku: str, quantity: int, key: str | None
-) -> tuple[RowMapping, bool]:
+) -> tuple[Product, bool]:
     with uow() as tx:
         stock = tx.stock.lock_stock([sku]).get(sku)
         if stock is None:
@@ -74,7 +71,7 @@ def _restock_once(
         replayed = False
         previous = tx.stock.restock_by_key(key) if key else None
         if previous is not None:
-            if previous["sku"] != sku or previous["on_hand_delta"] != quantity:
+            if (previous.sku, previous.quantity) != (sku, quantity):
                 raise domain.IdempotencyKeyReused(
                     "this Idempotency-Key was used for a different restock", {"key": key}
                 )
@@ -106,7 +103,7 @@ def list_reservations(
         return tx.stock.list_reservations(status, since, after, limit)
 
 
-def stock_check(uow: UowFactory) -> Sequence[RowMapping]:
+def stock_check(uow: UowFactory) -> Sequence[StockFigures]:
     """Per product: its figures, what the ledger sums to, and what RESERVED reservations hold."""
     with uow() as tx:
         return tx.stock.stock_check()

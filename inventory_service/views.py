@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask.typing import ResponseReturnValue
 from flask.views import MethodView
 
 from inventory_service import domain, services
@@ -25,14 +24,6 @@ from inventory_service.schemas import (
 from shared.api import Blueprint
 from shared.auth import Role
 from shared.auth.web import audit, requires
-from shared.errors import (
-    Conflict,
-    Forbidden,
-    InvalidTransition,
-    NotFound,
-    RequestInvalid,
-    Unauthenticated,
-)
 from shared.schemas import (
     ID_PATTERN,
     SKU_PATTERN,
@@ -40,18 +31,14 @@ from shared.schemas import (
     IdempotencyHeaderSchema,
     path_value,
 )
+from shared.web import COMMON_ERRORS
 
 api = Blueprint("inventory", __name__, url_prefix="/api/v1", description="Products and stock")
 
 ERRORS = {
-    RequestInvalid: (400, "VALIDATION_ERROR"),
-    Unauthenticated: (401, "UNAUTHENTICATED"),
-    Forbidden: (403, "FORBIDDEN"),
-    NotFound: (404, "NOT_FOUND"),
+    **COMMON_ERRORS,
     domain.ProductExists: (409, "PRODUCT_EXISTS"),
     domain.StockLimit: (409, "STOCK_LIMIT"),
-    InvalidTransition: (409, "INVALID_TRANSITION"),
-    Conflict: (409, "CONFLICT"),
     domain.ReservationMismatch: (422, "RESERVATION_MISMATCH"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
 }
@@ -84,7 +71,7 @@ class Products(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List products in sku order; pass ``after`` (the last sku seen) for the next page."""
         rows = services.list_products(_uow(), query["after"], query["limit"])
-        after = rows[-1]["sku"] if len(rows) == query["limit"] else None
+        after = rows[-1].sku if len(rows) == query["limit"] else None
         return {"items": rows, "next_after": after}
 
     @requires(Role.ADMIN)
@@ -113,7 +100,7 @@ class Restock(MethodView):
     @api.arguments(RestockSchema)
     @api.arguments(IdempotencyHeaderSchema, location="headers")
     @api.response(200, ProductSchema)
-    def post(self, body: dict[str, Any], headers: dict[str, Any], sku: str) -> ResponseReturnValue:
+    def post(self, body: dict[str, Any], headers: dict[str, Any], sku: str) -> Any:
         """Add stock (admin); with an ``Idempotency-Key`` a repeated call adds nothing."""
         product, replayed = services.restock(
             _uow(), _sku(sku), body["quantity"], headers["idempotency_key"]

@@ -19,7 +19,7 @@ from tests.integration.ledger import assert_ledger_matches_stock
 
 def stock(uow, sku):
     product = services.get_product(uow, sku)
-    return product["on_hand"], product["reserved"]
+    return product.on_hand, product.reserved
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_a_restock_with_a_key_is_applied_once(two_products, inventory_engine):
     second, replayed_second = services.restock(two_products, "A", 5, "key-1")
 
     assert (replayed_first, replayed_second) == (False, True)
-    assert first["on_hand"] == second["on_hand"] == 15
+    assert first.on_hand == second.on_hand == 15
     assert_ledger_matches_stock(inventory_engine)
 
 
