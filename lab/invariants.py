@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 
-# Which reservation states each final order state may have (None: no reservation at all).
-AGREES: dict[str, set[str | None]] = {
-    "CONFIRMED": {"RESERVED"},
-    "SHIPPED": {"COMMITTED"},
-    "DELIVERED": {"COMMITTED"},
-    "CANCELLED": {"RELEASED", "REJECTED", None},
-    "REJECTED": {"REJECTED", "RELEASED", None},
-}
+from order_service.audit.drift import (
+    STOCK_FIGURES,
+    WHAT,
+    OrderView,
+    ReservationView,
+    StockView,
+    find_drift,
+    stock_drift,
+)
 
 
 @dataclass
@@ -60,72 +61,62 @@ class Observed:
 def stock_adds_up(inventory: Engine) -> list[str]:
     """Invariant 1: stock figures, the ledger and the reservations agree for every sku."""
     with inventory.connect() as conn:
-        products = conn.execute(text("SELECT sku, on_hand, reserved FROM products")).all()
-        ledger = {
-            r.sku: r
-            for r in conn.execute(
-                text(
-                    "SELECT sku, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved, "
-                    "SUM(on_hand_delta) FILTER (WHERE kind IN ('initial', 'restock')) AS received "
-                    "FROM stock_movements GROUP BY sku"
-                )
-            )
-        }
-        held = _sum_lines(conn, "RESERVED")
-        shipped = _sum_lines(conn, "COMMITTED")
-    problems = []
-    for p in products:
-        moves = ledger.get(p.sku)
-        on_hand_l, reserved_l, received = (
-            (moves.on_hand, moves.reserved, moves.received or 0) if moves else (0, 0, 0)
-        )
-        if (p.on_hand, p.reserved) != (on_hand_l, reserved_l):
-            problems.append(
-                f"{p.sku}: stock {p.on_hand}/{p.reserved}, ledger {on_hand_l}/{reserved_l}"
-            )
-        if p.reserved != held.get(p.sku, 0):
-            problems.append(
-                f"{p.sku}: reserved {p.reserved} but RESERVED lines sum to {held.get(p.sku, 0)}"
-            )
-        if p.on_hand != received - shipped.get(p.sku, 0):
-            problems.append(
-                f"{p.sku}: on_hand {p.on_hand} != received {received} - committed "
-                f"{shipped.get(p.sku, 0)}"
-            )
-    return problems
+        rows = conn.execute(_STOCK_FIGURES).mappings().all()
+    stock = [
+        StockView(row["sku"], *(int(row[name] or 0) for name in STOCK_FIGURES[1:])) for row in rows
+    ]
+    return [f"{f.subject}: {f.detail}" for product in stock for f in stock_drift(product)]
 
 
-def _sum_lines(conn: Connection, status: str) -> dict[str, int]:
-    rows = conn.execute(
-        text(
-            "SELECT l.sku, SUM(l.quantity) AS q FROM reservation_lines l JOIN reservations r "
-            "ON r.id = l.reservation_id WHERE r.status = :s GROUP BY l.sku"
-        ),
-        {"s": status},
-    )
-    return {r.sku: int(r.q) for r in rows}
+# The figures ``drift.StockView`` needs, straight from inventory's tables (the audit reads the
+# same through inventory's API): an independent look at what the service itself reports.
+_STOCK_FIGURES = text(
+    """
+SELECT p.sku, p.on_hand, p.reserved,
+       l.on_hand AS ledger_on_hand, l.reserved AS ledger_reserved, l.received AS ledger_received,
+       h.held AS held_by_reservations, h.shipped AS shipped_by_reservations
+FROM products p
+LEFT JOIN (
+    SELECT sku, SUM(on_hand_delta) AS on_hand, SUM(reserved_delta) AS reserved,
+           SUM(on_hand_delta) FILTER (WHERE kind IN ('initial', 'restock')) AS received
+    FROM stock_movements GROUP BY sku
+) l USING (sku)
+LEFT JOIN (
+    SELECT l.sku, SUM(l.quantity) FILTER (WHERE r.status = 'RESERVED') AS held,
+           SUM(l.quantity) FILTER (WHERE r.status = 'COMMITTED') AS shipped
+    FROM reservation_lines l JOIN reservations r ON r.id = l.reservation_id GROUP BY l.sku
+) h USING (sku)
+"""
+)
 
 
 def states_agree(orders: Engine, inventory: Engine) -> list[str]:
-    """Invariant 2: every order's state matches its reservation's, and no stock is orphaned."""
-    with orders.connect() as conn:
-        order_states = {
-            str(r.id): r.status for r in conn.execute(text("SELECT id, status FROM orders"))
-        }
-    with inventory.connect() as conn:
-        reservation_states = {
-            r.id: r.status for r in conn.execute(text("SELECT id, status FROM reservations"))
-        }
-    problems = []
-    for order_id, status in order_states.items():
-        allowed = AGREES.get(status)
-        found = reservation_states.get(order_id)
-        if allowed is not None and found not in allowed:
-            problems.append(f"order {order_id} is {status} but its reservation is {found}")
-    for rid, status in reservation_states.items():
-        if rid not in order_states and status in ("RESERVED", "COMMITTED"):
-            problems.append(f"reservation {rid} is {status} without an order")
-    return problems
+    """Invariant 2: every order's state and lines match its reservation's, and no stock is held
+    or deducted for an order that does not exist."""
+    order_views = _views(orders, "SELECT id::text, status FROM orders", "order_lines", "order_id")
+    reservations = _views(
+        inventory, "SELECT id, status FROM reservations", "reservation_lines", "reservation_id"
+    )
+    known = {order.id for order in order_views}
+    findings = find_drift(
+        (OrderView(o.id, o.status, o.lines) for o in order_views),
+        {r.id: r for r in reservations},
+        (r for r in reservations if r.id not in known),
+        [],
+    )
+    return [f"{f.subject}: {WHAT[f.invariant]} ({f.detail})" for f in findings]
+
+
+def _views(engine: Engine, heads: str, lines: str, key: str) -> list[ReservationView]:
+    """Each row of ``heads`` (id, status) with its lines, sorted as the audit compares them."""
+    with engine.connect() as conn:
+        found: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for row in conn.execute(text(f"SELECT {key}::text AS id, sku, quantity FROM {lines}")):
+            found[row.id].append((row.sku, row.quantity))
+        return [
+            ReservationView(row.id, row.status, tuple(sorted(found[row.id])))
+            for row in conn.execute(text(heads))
+        ]
 
 
 def nothing_left_undecided(orders: Engine) -> list[str]:

@@ -1,9 +1,15 @@
-"""Drift between orders and inventory, in plain Python: what disagrees, and how to mend it.
+"""The cross-service invariants, in plain Python: what disagrees, and how to mend it.
 
+This is the one statement of them: the audit (``make audit``, through both public APIs), the
+chaos runner and the tests (``lab/invariants.py``, reading both databases) all judge with it.
 Each service keeps its own truth, so a restore of one database (or a bug) can leave them out of
-step. The pairs that must hold (ARCHITECTURE.md, invariant 2) are: CONFIRMED <=> RESERVED,
-SHIPPED/DELIVERED <=> COMMITTED, CANCELLED/REJECTED <=> RELEASED/REJECTED or none; and per sku
-(invariant 1) stock agrees with its ledger and with what RESERVED reservations hold.
+step. What must hold (README, "When inventory misbehaves"):
+
+1. per sku, stock agrees with its ledger, ``reserved`` with what RESERVED reservations hold, and
+   ``on_hand`` with what was received less what COMMITTED reservations shipped;
+2. an order and its reservation agree: CONFIRMED <=> RESERVED, SHIPPED/DELIVERED <=> COMMITTED,
+   CANCELLED/REJECTED <=> RELEASED/REJECTED or none, with the same lines; no stock is held or
+   deducted for an order that does not exist.
 
 Every repair is an inventory command the order service already sends, and every one is
 idempotent by reservation id, so running a repair twice changes nothing.
@@ -12,7 +18,7 @@ idempotent by reservation id, so running a repair twice changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 
@@ -25,6 +31,7 @@ class Invariant(StrEnum):
     LINES_DIFFER = "lines_differ"
     STOCK_OFF_LEDGER = "stock_off_ledger"
     RESERVED_NOT_HELD = "reserved_not_held"
+    ON_HAND_NOT_SHIPMENTS = "on_hand_not_shipments"
 
 
 class Repair(StrEnum):
@@ -46,6 +53,7 @@ WHAT = {
     Invariant.LINES_DIFFER: "the reservation's lines are not the order's",
     Invariant.STOCK_OFF_LEDGER: "on hand or reserved differs from the ledger's sum",
     Invariant.RESERVED_NOT_HELD: "reserved differs from what RESERVED reservations hold",
+    Invariant.ON_HAND_NOT_SHIPMENTS: "on hand differs from what was received less what shipped",
 }
 
 
@@ -71,7 +79,12 @@ class StockView:
     reserved: int
     ledger_on_hand: int
     ledger_reserved: int
-    held_by_reservations: int
+    ledger_received: int  # the ledger's initial stock and restocks
+    held_by_reservations: int  # the lines of RESERVED reservations
+    shipped_by_reservations: int  # the lines of COMMITTED reservations
+
+
+STOCK_FIGURES = tuple(f.name for f in fields(StockView))
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,12 @@ def stock_drift(stock: StockView) -> list[Finding]:
     if stock.reserved != stock.held_by_reservations:
         detail = f"reserved {stock.reserved}, reservations hold {stock.held_by_reservations}"
         findings.append(Finding(Invariant.RESERVED_NOT_HELD, stock.sku, detail, Repair.NONE))
+    if stock.on_hand != stock.ledger_received - stock.shipped_by_reservations:
+        detail = (
+            f"on hand {stock.on_hand}, received {stock.ledger_received} less shipped "
+            f"{stock.shipped_by_reservations}"
+        )
+        findings.append(Finding(Invariant.ON_HAND_NOT_SHIPMENTS, stock.sku, detail, Repair.NONE))
     return findings
 
 

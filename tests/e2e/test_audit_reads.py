@@ -86,7 +86,9 @@ def test_the_stock_check_sets_each_product_beside_its_ledger_and_reservations(li
             "reserved": 4,
             "ledger_on_hand": 15,
             "ledger_reserved": 4,
+            "ledger_received": 20,
             "held_by_reservations": 4,
+            "shipped_by_reservations": 5,
         }
     ]
 

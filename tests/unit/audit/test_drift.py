@@ -86,12 +86,21 @@ def test_a_reservation_without_an_order(state, expected):
 
 
 def test_stock_must_agree_with_its_ledger_and_with_what_reservations_hold():
-    assert stock_drift(StockView("A", 10, 2, 10, 2, 2)) == []
-    off_ledger = stock_drift(StockView("A", 10, 2, 9, 2, 2))
+    # sku, on hand, reserved; the ledger's on hand, reserved, received; held, shipped
+    assert stock_drift(StockView("A", 10, 2, 10, 2, 12, 2, 2)) == []
+    off_ledger = stock_drift(StockView("A", 10, 2, 9, 2, 12, 2, 2))
     assert [f.invariant for f in off_ledger] == [Invariant.STOCK_OFF_LEDGER]
-    not_held = stock_drift(StockView("A", 10, 2, 10, 2, 5))
+    not_held = stock_drift(StockView("A", 10, 2, 10, 2, 12, 5, 2))
     assert [f.invariant for f in not_held] == [Invariant.RESERVED_NOT_HELD]
     assert not_held[0].repair is Repair.NONE
+
+
+def test_on_hand_must_be_what_was_received_less_what_reservations_shipped():
+    # The ledger agrees with the stock, but a commit was deducted without a shipped reservation.
+    lost = stock_drift(StockView("A", 10, 0, 10, 0, 12, 0, 0))
+
+    assert [f.invariant for f in lost] == [Invariant.ON_HAND_NOT_SHIPMENTS]
+    assert "received 12 less shipped 0" in lost[0].detail
 
 
 def test_find_drift_takes_each_order_with_its_reservation():
@@ -101,7 +110,7 @@ def test_find_drift_takes_each_order_with_its_reservation():
         [confirmed, shipped],
         {"o-1": None, "o-2": ReservationView("o-2", "COMMITTED", LINES)},
         [ReservationView("r-9", "RESERVED", LINES)],
-        [StockView("A", 5, 0, 5, 0, 0)],
+        [StockView("A", 5, 0, 5, 0, 5, 0, 0)],
     )
     assert [(f.invariant, f.subject) for f in found] == [
         (Invariant.CONFIRMED_WITHOUT_RESERVATION, "o-1"),
