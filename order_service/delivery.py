@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import Answer, OrderUnitOfWork, OutboxCommand, UowFactory
-from shared.inventory import (
+from order_service.inventory import (
     InventoryPort,
     InventoryRefused,
     InventoryReply,
     InventoryUnavailable,
-    Line,
     ReservationState,
-    UnavailableReason,
 )
+from order_service.inventory.wire import reserve_lines
+from order_service.ports import Answer, OrderUnitOfWork, OutboxCommand, UowFactory
+from shared.resilience.failures import Reason
 
 log = logging.getLogger(__name__)
-NOT_TRIED = frozenset({UnavailableReason.BREAKER_OPEN, UnavailableReason.BULKHEAD_FULL})
+NOT_TRIED = frozenset({Reason.BREAKER_OPEN, Reason.BULKHEAD_FULL})
 
 
 Outcome = InventoryReply | InventoryRefused | InventoryUnavailable
@@ -84,28 +84,10 @@ class Deliverer:
         """
         now = self.clock()
         if isinstance(outcome, InventoryUnavailable):
-            # Refused without a try (breaker open, bulkhead full): not an attempt, so the
-            # backoff does not grow and the command is due again as soon as inventory may be
-            # called.
-            tried = outcome.reason not in NOT_TRIED
-            delay = retry_delay(
-                command.attempts if tried else 0, self.retry_base_s, self.retry_max_s
-            )
-            tx.outbox.failed(command.id, str(outcome), now + timedelta(seconds=delay), tried=tried)
+            self._not_delivered(tx, command, outcome, now)
             return placed
         if isinstance(outcome, InventoryRefused) and command.kind is not CommandKind.RESERVE:
-            # A release or commit inventory will not take (the reservation is in another state
-            # than this order says): never recorded as delivered, and a person must look.
-            tx.outbox.refused(command.id, str(outcome), now)
-            order = tx.orders.get(command.order_id, lock=True)
-            if order is not None:
-                order.flag(command.kind, str(outcome), now)
-                tx.orders.save(order)
-            log.error(
-                "inventory refused a command; order flagged for attention",
-                extra={"order_id": str(command.order_id), "command": command.kind.value},
-            )
-            return order
+            return _refused(tx, command, outcome, now)
         tx.outbox.delivered(command.id, now)
         if command.kind is not CommandKind.RESERVE:
             return placed
@@ -117,6 +99,19 @@ class Deliverer:
         if decide(order, outcome, now):
             tx.orders.save(order)
         return order
+
+    def _not_delivered(
+        self,
+        tx: OrderUnitOfWork,
+        command: OutboxCommand,
+        failure: InventoryUnavailable,
+        now: datetime,
+    ) -> None:
+        # Refused without a try (breaker open, bulkhead full): not an attempt, so the backoff
+        # does not grow and the command is due again as soon as inventory may be called.
+        tried = failure.reason not in NOT_TRIED
+        delay = retry_delay(command.attempts if tried else 0, self.retry_base_s, self.retry_max_s)
+        tx.outbox.failed(command.id, str(failure), now + timedelta(seconds=delay), tried=tried)
 
     def settle_placed(
         self,
@@ -167,14 +162,30 @@ def decide(order: Order, outcome: InventoryReply | InventoryRefused, now: dateti
     return True
 
 
+def _refused(
+    tx: OrderUnitOfWork, command: OutboxCommand, refusal: InventoryRefused, now: datetime
+) -> Order | None:
+    """A release or commit inventory will not take (the reservation is in another state than
+    this order says): never recorded as delivered, and a person must look."""
+    tx.outbox.refused(command.id, str(refusal), now)
+    order = tx.orders.get(command.order_id, lock=True)
+    if order is not None:
+        order.flag(command.kind, str(refusal), now)
+        tx.orders.save(order)
+    log.error(
+        "inventory refused a command; order flagged for attention",
+        extra={"order_id": str(command.order_id), "command": command.kind.value},
+    )
+    return order
+
+
 def send(
     inventory: InventoryPort, command: OutboxCommand, timeout_s: float | None
 ) -> InventoryReply:
     """The port call for one outbox command; the order id is the reservation id."""
     rid = str(command.order_id)
     if command.kind is CommandKind.RESERVE:
-        lines = [Line(ln["sku"], ln["quantity"]) for ln in command.payload["lines"]]
-        return inventory.reserve(rid, lines, timeout_s=timeout_s)
+        return inventory.reserve(rid, reserve_lines(command.payload), timeout_s=timeout_s)
     if command.kind is CommandKind.RELEASE:
         return inventory.release(rid, timeout_s=timeout_s)
     return inventory.commit(rid, timeout_s=timeout_s)

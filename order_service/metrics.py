@@ -25,44 +25,34 @@ class OrderMetrics:
             ["outcome"],
             registry=registry,
         )
-        self.pending = Gauge(
-            "orders_pending",
-            "Orders waiting for inventory's answer",
-            multiprocess_mode="mostrecent",
-            registry=registry,
+
+        def latest(name: str, description: str, labels: tuple[str, ...] = ()) -> Gauge:
+            # Read from the database at each scrape: every worker reports the same truth.
+            return Gauge(
+                name, description, labels, multiprocess_mode="mostrecent", registry=registry
+            )
+
+        self.pending = latest("orders_pending", "Orders waiting for inventory's answer")
+        self.undelivered = latest(
+            "orders_outbox_undelivered", "Inventory commands not delivered yet"
         )
-        self.undelivered = Gauge(
-            "orders_outbox_undelivered",
-            "Inventory commands not delivered yet",
-            multiprocess_mode="mostrecent",
-            registry=registry,
-        )
-        self.attention = Gauge(
+        self.attention = latest(
             "orders_needing_attention",
             "Orders flagged because inventory refused a command (a person must look)",
-            multiprocess_mode="mostrecent",
-            registry=registry,
         )
         # The last audit run (python -m order_service.audit), from the database: every
         # invariant and outcome always present, so a series never lingers from an older run.
-        self.audit_findings = Gauge(
+        self.audit_findings = latest(
             "orders_audit_findings",
             "Drift the last audit found, by invariant and what became of it",
-            ["invariant", "outcome"],
-            multiprocess_mode="mostrecent",
-            registry=registry,
+            ("invariant", "outcome"),
         )
-        self.audit_last_run = Gauge(
-            "orders_audit_last_run_timestamp_seconds",
-            "When the last audit finished (0: never)",
-            multiprocess_mode="mostrecent",
-            registry=registry,
+        self.audit_last_run = latest(
+            "orders_audit_last_run_timestamp_seconds", "When the last audit finished (0: never)"
         )
-        self.oldest_age = Gauge(
+        self.oldest_age = latest(
             "orders_outbox_oldest_undelivered_age_seconds",
             "Age of the oldest undelivered inventory command (0 when none)",
-            multiprocess_mode="mostrecent",
-            registry=registry,
         )
 
 

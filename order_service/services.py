@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import (
@@ -21,6 +22,7 @@ from order_service.domain import (
     OrderStatus,
     RequestInProgress,
 )
+from order_service.inventory.wire import reserve_payload
 from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, UowFactory
 
 log = logging.getLogger(__name__)
@@ -83,43 +85,75 @@ def place_order(
     refused = not ctx.deliverer.inventory.available()
     pending = present(order)  # the answer while the order waits: a repeat's, or the 202 now
     digest = fingerprint(customer_id, lines) if key is not None else ""
-    new_key = (
-        NewKey(
-            customer_id,
-            key,
-            digest,
-            pending,
-            completed=refused,
-            locked_until=now + timedelta(seconds=ctx.key_lease_s),
-            expires_at=now + timedelta(seconds=ctx.key_ttl_s),
-        )
-        if key is not None
-        else None
+    new_key = _new_key(ctx, customer_id, key, digest, pending, refused, now)
+    payload = reserve_payload(order.lines)
+    recorded = _record(ctx, order, payload, now if refused else ctx.delivery_grace(now), new_key)
+    if isinstance(recorded, StoredKey):
+        return _replay(recorded, digest, now)
+    if refused:
+        return Placement(order.id, pending, replayed=False)
+    command = OutboxCommand(recorded, order.id, CommandKind.RESERVE, payload)
+    scoped = (customer_id, key) if key is not None else None
+    return _reserve_now(ctx, command, order, present, scoped, pending)
+
+
+def _new_key(
+    ctx: OrderContext,
+    customer_id: str,
+    key: str | None,
+    digest: str,
+    pending: Answer,
+    refused: bool,
+    now: datetime,
+) -> NewKey | None:
+    if key is None:
+        return None
+    return NewKey(
+        customer_id,
+        key,
+        digest,
+        pending,
+        completed=refused,
+        locked_until=now + timedelta(seconds=ctx.key_lease_s),
+        expires_at=now + timedelta(seconds=ctx.key_ttl_s),
     )
-    payload = {"lines": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines]}
-    not_before = now if refused else ctx.delivery_grace(now)
+
+
+def _record(
+    ctx: OrderContext,
+    order: Order,
+    payload: dict[str, Any],
+    not_before: datetime,
+    new_key: NewKey | None,
+) -> int | StoredKey:
+    """The reserve command's id once the order is stored, or the live key that stopped it."""
     while True:
         with ctx.uow(single_statement=True) as tx:
             command_id = tx.placements.record(order, payload, not_before, new_key)
             tx.commit()
         if command_id is not None:
-            break
-        assert key is not None  # only a live key stops the order from being recorded
+            return command_id
+        assert new_key is not None  # only a live key stops the order from being recorded
         with ctx.uow(single_statement=True) as tx:
-            stored = tx.keys.stored(customer_id, key)
+            stored = tx.keys.stored(new_key.customer_id, new_key.key)
         if stored is not None:
-            return _replay(stored, digest, now)
+            return stored
         # The key expired and was purged between the two statements: claim it again.
-    command = OutboxCommand(command_id, order.id, CommandKind.RESERVE, payload)
-    if refused:
-        return Placement(order.id, pending, replayed=False)
 
-    # One round trip to inventory, then one statement: the answer, the command's state and
-    # the idempotency record's final response are written together.
+
+def _reserve_now(
+    ctx: OrderContext,
+    command: OutboxCommand,
+    order: Order,
+    present: Present,
+    key: tuple[str, str] | None,
+    pending: Answer,
+) -> Placement:
+    """One round trip to inventory, then one statement: the answer, the command's state and
+    the idempotency record's final response are written together."""
     try:
         outcome = ctx.deliverer.attempt(command, ctx.reserve_timeout_s)
-        scoped = (customer_id, key) if key is not None else None
-        answer = ctx.deliverer.settle_placed(command, outcome, order, present, scoped)
+        answer = ctx.deliverer.settle_placed(command, outcome, order, present, key)
     except Exception:
         # The order and its command are stored, so the reconciler settles it whatever went
         # wrong here (the database going away between the two statements, say). An error

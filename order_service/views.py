@@ -21,29 +21,20 @@ from shared.api import Blueprint
 from shared.auth import Principal, Role
 from shared.auth.web import current_principal, requires
 from shared.errors import (
-    Conflict,
     Forbidden,
-    InvalidTransition,
-    NotFound,
     RateLimited,
     RequestInvalid,
-    Unauthenticated,
 )
 from shared.schemas import ApiErrorSchema, IdempotencyHeaderSchema
-from shared.web import request_id
+from shared.web import COMMON_ERRORS, request_id
 
 api = Blueprint("orders", __name__, url_prefix="/api/v1", description="Orders")
 
 ERRORS = {
-    RequestInvalid: (400, "VALIDATION_ERROR"),
-    Unauthenticated: (401, "UNAUTHENTICATED"),
+    **COMMON_ERRORS,
     domain.InvalidCredentials: (401, "INVALID_CREDENTIALS"),
-    Forbidden: (403, "FORBIDDEN"),
-    NotFound: (404, "NOT_FOUND"),
     domain.EmailTaken: (409, "EMAIL_TAKEN"),
     domain.RequestInProgress: (409, "REQUEST_IN_PROGRESS"),
-    InvalidTransition: (409, "INVALID_TRANSITION"),
-    Conflict: (409, "CONFLICT"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
     RateLimited: (429, "RATE_LIMITED"),
 }

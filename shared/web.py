@@ -11,19 +11,37 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, has_request_context, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
-from shared.errors import DomainError, envelope
+from shared.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RequestInvalid,
+    Unauthenticated,
+    envelope,
+)
 from shared.gunicorn_worker import ClientTooSlow
 
 ErrorMap = Mapping[type[DomainError], tuple[int, str]]
+# The typed errors both services raise, with their status and code: each service adds its own.
+COMMON_ERRORS: ErrorMap = {
+    RequestInvalid: (400, "VALIDATION_ERROR"),
+    Unauthenticated: (401, "UNAUTHENTICATED"),
+    Forbidden: (403, "FORBIDDEN"),
+    NotFound: (404, "NOT_FOUND"),
+    InvalidTransition: (409, "INVALID_TRANSITION"),
+    Conflict: (409, "CONFLICT"),
+}
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -62,6 +80,11 @@ def request_id() -> str:
         rid = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.request_id = rid
     return rid
+
+
+def propagated_headers() -> dict[str, str]:
+    """What a call to another service carries of the request being served: its id."""
+    return {REQUEST_ID_HEADER: request_id()} if has_request_context() else {}
 
 
 def error_response(
@@ -138,42 +161,54 @@ def front_door(app: Flask) -> None:
 def init_web(app: Flask, errors: ErrorMap) -> None:
     """Install request ids, JSON-only bodies, the error handlers and the access log."""
     front_door(app)
+    app.before_request(_check_body)
+    app.after_request(_access_log)
+    app.register_error_handler(DomainError, _domain_errors(errors))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DataError, _data_error)
+    app.register_error_handler(ClientTooSlow, _too_slow)
+    app.register_error_handler(ClientDisconnected, _disconnected)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(PoolTimeout, _database_down)
+    app.register_error_handler(Exception, _unexpected)
 
-    @app.before_request
-    def _start() -> Response | None:
-        request_id()
-        # A body that is not JSON would otherwise look like "every field is missing".
-        has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
-        if has_body and not request.is_json:
-            return error_response(
-                415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"
-            )
-        if has_body and json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-            message = f"nested deeper than {MAX_JSON_DEPTH} levels"
-            return error_response(
-                400, "VALIDATION_ERROR", "the body is invalid", {"fields": {"body": [message]}}
-            )
-        return None
 
-    @app.after_request
-    def _finish(response: Response) -> Response:
-        response.headers[REQUEST_ID_HEADER] = request_id()
-        rule = request.url_rule.rule if request.url_rule else "<unmatched>"
-        access_log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": rule,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - request.environ[STARTED]) * 1000, 2),
-                "request_id": request_id(),
-                "agent": request.headers.get("User-Agent", ""),
-            },
+def _check_body() -> Response | None:
+    request_id()
+    # A body that is not JSON would otherwise look like "every field is missing".
+    has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
+    if has_body and not request.is_json:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+    if has_body and json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        message = f"nested deeper than {MAX_JSON_DEPTH} levels"
+        return error_response(
+            400, "VALIDATION_ERROR", "the body is invalid", {"fields": {"body": [message]}}
         )
-        return response
+    return None
 
-    def domain_error(exc: DomainError) -> Response:
+
+def _access_log(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    rule = request.url_rule.rule if request.url_rule else "<unmatched>"
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "route": rule,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - request.environ[STARTED]) * 1000, 2),
+            "request_id": request_id(),
+            "agent": request.headers.get("User-Agent", ""),
+        },
+    )
+    return response
+
+
+def _domain_errors(errors: ErrorMap) -> Callable[[DomainError], Response]:
+    """The handler of typed errors: the nearest class in ``errors`` gives status and code."""
+
+    def handle(exc: DomainError) -> Response:
         for cls in type(exc).__mro__:
             if cls in errors:
                 status, code = errors[cls]
@@ -181,55 +216,53 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
                 headers = {"Retry-After": str(retry_after)} if retry_after else {}
                 if status == 401:  # RFC 6750: say how to authenticate
                     headers["WWW-Authenticate"] = 'Bearer realm="api"'
-
                 return error_response(status, code, exc.message, exc.details, headers)
         log.exception("unmapped domain error", exc_info=exc)
         return error_response(500, "INTERNAL_ERROR", "unexpected error")
 
-    def http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        code = _HTTP_CODES.get(status, f"HTTP_{status}")
-        return error_response(status, code, exc.description or code.lower())
+    return handle
 
-    def database_down(exc: Exception) -> Response:
-        log.error("database unavailable: %s", exc.__class__.__name__)
-        return error_response(
-            503,
-            "DATABASE_UNAVAILABLE",
-            "the database is unreachable; retry shortly",
-            headers={"Retry-After": "1"},
-        )
 
-    def data_error(exc: DataError) -> Response:
-        # The schemas should have refused the value; this is the last line, and still a 400.
-        # The transaction was rolled back by the unit of work, so nothing was written.
-        diag = getattr(exc.orig, "diag", None)
-        state = getattr(exc.orig, "sqlstate", None) or ""
-        column = getattr(diag, "column_name", None) or "body"
-        message = _DATA_ERRORS.get(state, "a value cannot be stored by the database")
-        log.warning("database refused a value: sqlstate %s", state or "-")
-        return error_response(400, "INVALID_VALUE", message, {"fields": {column: [message]}})
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code = _HTTP_CODES.get(status, f"HTTP_{status}")
+    return error_response(status, code, exc.description or code.lower())
 
-    def too_slow(exc: ClientTooSlow) -> Response:
-        return error_response(408, "REQUEST_TIMEOUT", str(exc), headers={"Connection": "close"})
 
-    def disconnected(exc: ClientDisconnected) -> Response:
-        # werkzeug turns any failed body read into "client disconnected" (400); a body that did
-        # not arrive in time (shared.gunicorn_worker) is a 408.
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, ClientTooSlow):
-            return too_slow(cause)
-        return http_error(exc)
+def _database_down(exc: Exception) -> Response:
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return error_response(
+        503,
+        "DATABASE_UNAVAILABLE",
+        "the database is unreachable; retry shortly",
+        headers={"Retry-After": "1"},
+    )
 
-    def unexpected(exc: Exception) -> Response:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "INTERNAL_ERROR", "unexpected error")
 
-    app.register_error_handler(DomainError, domain_error)
-    app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(DataError, data_error)
-    app.register_error_handler(ClientTooSlow, too_slow)
-    app.register_error_handler(ClientDisconnected, disconnected)
-    app.register_error_handler(OperationalError, database_down)
-    app.register_error_handler(PoolTimeout, database_down)
-    app.register_error_handler(Exception, unexpected)
+def _data_error(exc: DataError) -> Response:
+    # The schemas should have refused the value; this is the last line, and still a 400.
+    # The transaction was rolled back by the unit of work, so nothing was written.
+    diag = getattr(exc.orig, "diag", None)
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    column = getattr(diag, "column_name", None) or "body"
+    message = _DATA_ERRORS.get(state, "a value cannot be stored by the database")
+    log.warning("database refused a value: sqlstate %s", state or "-")
+    return error_response(400, "INVALID_VALUE", message, {"fields": {column: [message]}})
+
+
+def _too_slow(exc: ClientTooSlow) -> Response:
+    return error_response(408, "REQUEST_TIMEOUT", str(exc), headers={"Connection": "close"})
+
+
+def _disconnected(exc: ClientDisconnected) -> Response:
+    # werkzeug turns any failed body read into "client disconnected" (400); a body that did not
+    # arrive in time (shared.gunicorn_worker) is a 408.
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ClientTooSlow):
+        return _too_slow(cause)
+    return _http_error(exc)
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "INTERNAL_ERROR", "unexpected error")
