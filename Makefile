@@ -56,8 +56,9 @@ restore: venv ## Restore one service's database: SERVICE=inventory|orders [AT="2
 audit: venv ## Drift between orders and inventory, by invariant (exit 1 if any); REPAIR=1 mends what commands can
 	$(PY) -m order_service.audit $(if $(REPAIR),--repair)
 
-test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn)
-	$(PY) -m pytest $(PYTEST_ARGS)
+test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (real gunicorn); installs the parts they use
+	$(PY) -m lab.install
+	$(PY) -m pytest $(if $(CI),--no-skips) $(PYTEST_ARGS)
 
 screenshots: venv ## The console's browser tests, saving their screenshots in docs/console/ (for the README)
 	CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest tests/browser -q

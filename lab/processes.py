@@ -112,6 +112,16 @@ def alive(pid: int) -> bool:
     return True
 
 
+def started_at(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (``/proc/PID/stat``, field 22); None when
+    there is no such process. With the pid it names one process: a pid alone may be reused."""
+    try:
+        # The command name may hold spaces; the start time is the 20th field after it.
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def children(pid: int) -> list[int]:
     """The direct children of ``pid`` (gunicorn's workers, for a gunicorn master)."""
     found = []
@@ -154,22 +164,23 @@ def stop(pid: int, *, timeout_s: float = 15.0) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def apt_install(package: str) -> bool:
-    """Install a Debian package when allowed (root, apt-get there); False if not or if it failed.
+def apt_install(*packages: str) -> bool:
+    """Install Debian packages when allowed (root, apt-get there); False if not or if it failed.
 
     The laboratory's tools install what they need (PostgreSQL, Prometheus, wrk) this one way;
     the product never runs apt-get.
     """
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return False
-    print(f"{package}: not installed; installing it with apt-get", flush=True)
+    names = " ".join(packages)
+    print(f"{names}: not installed; installing with apt-get", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
     ):
         if subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode != 0:
-            print(f"{package}: apt-get failed", flush=True)
+            print(f"{names}: apt-get failed", flush=True)
             return False
     return True
 

@@ -103,11 +103,15 @@ def _pidfile(name: str) -> Path:
 
 
 def _running(name: str) -> int | None:
+    """The pid of the process ``up`` started as ``name``, if that very process still runs.
+
+    The pid file keeps the pid and the process's start time: a pid the system gave to another
+    process since is not ours, and is never signalled."""
     try:
-        pid = int(_pidfile(name).read_text())
+        pid, started = _pidfile(name).read_text().split()
     except (FileNotFoundError, ValueError):
         return None
-    return pid if processes.alive(pid) else None
+    return int(pid) if processes.started_at(int(pid)) == started else None
 
 
 def _start(name: str, command: list[str], ready_url: str | None, env: dict[str, str]) -> None:
@@ -115,7 +119,7 @@ def _start(name: str, command: list[str], ready_url: str | None, env: dict[str, 
         print(f"  {name}: already running (pid {_running(name)})")
         return
     proc = processes.start(command, RUN / "logs" / f"{name}.log", env)
-    _pidfile(name).write_text(str(proc.pid))
+    _pidfile(name).write_text(f"{proc.pid} {processes.started_at(proc.pid)}")
     if ready_url:
         processes.wait_ready(ready_url, process=proc)
     print(f"  {name}: started (pid {proc.pid}), log .run/logs/{name}.log")

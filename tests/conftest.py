@@ -26,6 +26,23 @@ ORDERS_DB = Database("orders_test", "orders_test", "orders-test-pw")
 INVENTORY_DB = Database("inventory_test", "inventory_test", "inventory-test-pw")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-skips",
+        action="store_true",
+        help="a skipped test fails the run (CI: every part the tests need must be there)",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if session.config.getoption("--no-skips") and skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line(f"--no-skips: {skipped} tests skipped, so the run fails", red=True)
+
+
 @dataclass(frozen=True)
 class Postgres:
     admin_conninfo: str
