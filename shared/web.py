@@ -28,6 +28,7 @@ from shared.errors import (
     NotFound,
     RequestInvalid,
     Unauthenticated,
+    Unprocessable,
     envelope,
 )
 from shared.gunicorn_worker import ClientTooSlow
@@ -41,6 +42,7 @@ COMMON_ERRORS: ErrorMap = {
     NotFound: (404, "NOT_FOUND"),
     InvalidTransition: (409, "INVALID_TRANSITION"),
     Conflict: (409, "CONFLICT"),
+    Unprocessable: (422, "UNPROCESSABLE"),
 }
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -53,8 +55,11 @@ _HTTP_CODES = {
     405: "METHOD_NOT_ALLOWED",
     408: "REQUEST_TIMEOUT",
     413: "PAYLOAD_TOO_LARGE",
+    406: "NOT_ACCEPTABLE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+# The paths whose every answer is JSON (not /metrics, /docs or the console's pages).
+JSON_APIS = ("/api/", "/chaos", "/health")
 # The methods the services know. Anything else is refused before Flask sees it, so a caller
 # inventing methods cannot mint new metric series (the exporter labels by method).
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -161,7 +166,7 @@ def front_door(app: Flask) -> None:
 def init_web(app: Flask, errors: ErrorMap) -> None:
     """Install request ids, JSON-only bodies, the error handlers and the access log."""
     front_door(app)
-    app.before_request(_check_body)
+    app.before_request(_check_request)
     app.after_request(_access_log)
     app.register_error_handler(DomainError, _domain_errors(errors))
     app.register_error_handler(HTTPException, _http_error)
@@ -173,8 +178,12 @@ def init_web(app: Flask, errors: ErrorMap) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
-def _check_body() -> Response | None:
+def _check_request() -> Response | None:
     request_id()
+    # Every API answer is JSON: a client that will not take JSON is told so before any work.
+    accept = request.accept_mimetypes
+    if accept and not accept.quality("application/json") and request.path.startswith(JSON_APIS):
+        return error_response(406, "NOT_ACCEPTABLE", "this API answers application/json only")
     # A body that is not JSON would otherwise look like "every field is missing".
     has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
     if has_body and not request.is_json:
@@ -226,7 +235,9 @@ def _domain_errors(errors: ErrorMap) -> Callable[[DomainError], Response]:
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     code = _HTTP_CODES.get(status, f"HTTP_{status}")
-    return error_response(status, code, exc.description or code.lower())
+    # Werkzeug's own headers stay: a 405 must say what is allowed (RFC 9110, "Allow").
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return error_response(status, code, exc.description or code.lower(), headers=headers)
 
 
 def _database_down(exc: Exception) -> Response:
