@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hmac
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from flask.views import MethodView
 
 from chaos.engine import Chaos
-from chaos.model import NAME_PATTERN, Gremlin
+from chaos.model import NAME_PATTERN, Gremlin, problems
 from chaos.schemas import ChaosStatusSchema, GremlinSchema, GremlinViewSchema
 from shared.api import Blueprint
 from shared.auth import Role
 from shared.auth.web import audit, authorize, bearer_token
-from shared.errors import Forbidden, NotFound, RequestInvalid, Unauthenticated
+from shared.errors import Forbidden, NotFound, RequestInvalid, Unauthenticated, Unprocessable
+from shared.openapi import document_security, path_parameter, security_for
 from shared.schemas import ApiErrorSchema
 
 blueprint = Blueprint(
@@ -25,6 +27,7 @@ blueprint = Blueprint(
     description="Fault injection (gremlins); changes need the admin token",
 )
 _NAME = re.compile(NAME_PATTERN)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _chaos() -> Chaos:
@@ -55,6 +58,11 @@ def authenticate_changes() -> None:
         _authorised()
 
 
+def admin_only(view: F) -> F:
+    """Documents what ``authenticate_changes`` enforces: an admin's token (or ADMIN_TOKEN)."""
+    return document_security(view, security_for((Role.ADMIN,)))
+
+
 def _status(chaos: Chaos) -> dict[str, Any]:
     return {
         "enabled": chaos.enabled,
@@ -71,9 +79,8 @@ class Gremlins(MethodView):
         chaos.forget()
         return _status(chaos)
 
+    @admin_only
     @blueprint.response(200, ChaosStatusSchema)
-    @blueprint.alt_response(401, schema=ApiErrorSchema)
-    @blueprint.alt_response(403, schema=ApiErrorSchema)
     def delete(self) -> dict[str, Any]:
         """Remove every gremlin."""
         chaos = _chaos()
@@ -84,12 +91,20 @@ class Gremlins(MethodView):
         return _status(chaos)
 
 
-@blueprint.route("/<name>")
+@blueprint.route(
+    "/<name>", parameters=[path_parameter("name", f"^{NAME_PATTERN}$", "the gremlin's name")]
+)
 class OneGremlin(MethodView):
+    @admin_only
     @blueprint.arguments(GremlinSchema)
     @blueprint.response(200, GremlinViewSchema)
-    @blueprint.alt_response(401, schema=ApiErrorSchema)
-    @blueprint.alt_response(403, schema=ApiErrorSchema)
+    @blueprint.alt_response(
+        422,
+        schema=ApiErrorSchema,
+        description="UNPROCESSABLE: the fields do not fit together (more than one selector, a "
+        "latency without a delay, a crash before the commit, a non-5xx error after it, delay "
+        "plus jitter past 25 s, a probability of 0)",
+    )
     def put(self, body: dict[str, Any], name: str) -> dict[str, Any]:
         """Add or replace the gremlin ``name``; every worker applies it within a second."""
         chaos = _chaos()
@@ -98,14 +113,17 @@ class OneGremlin(MethodView):
             raise RequestInvalid(
                 "bad gremlin name", {"fields": {"name": ["1-64 letters, digits, - or _"]}}
             )
+        found = problems(body)
+        if found:
+            raise Unprocessable("the gremlin's fields do not fit together", {"fields": found})
         ttl_s = body.pop("ttl_s")
         stored = chaos.store.put(Gremlin.create(name, body, chaos.now(), ttl_s))
         audit("gremlin set", gremlin=name, kind=stored.kind.value)
         chaos.forget()
         return stored.as_json()
 
+    @admin_only
     @blueprint.response(200, ChaosStatusSchema)
-    @blueprint.alt_response(404, schema=ApiErrorSchema)
     def delete(self, name: str) -> dict[str, Any]:
         """Remove the gremlin ``name``."""
         chaos = _chaos()

@@ -8,7 +8,7 @@ import chaos
 from inventory_service import metrics as inventory_metrics
 from inventory_service.bootstrap import build_stock
 from inventory_service.metrics import InventoryMetrics
-from inventory_service.views import ERRORS, api
+from inventory_service.views import ERRORS, LINKS, api
 from shared.api import init_api
 from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
@@ -37,7 +37,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     verifier = verifier_from(settings, [settings.auth_audience, "inventory"])
     init_auth(app, verifier)
 
-    smorest = init_api(app, "Inventory service", "Products, stock reservations and the ledger.")
+    smorest = init_api(
+        app, "Inventory service", "Products, stock reservations and the ledger.", LINKS
+    )
     smorest.register_blueprint(api)
     app.register_blueprint(health_blueprint(engine))
     chaos.init_app(

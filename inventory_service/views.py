@@ -24,6 +24,7 @@ from inventory_service.schemas import (
 from shared.api import Blueprint
 from shared.auth import Role
 from shared.auth.web import audit, requires
+from shared.openapi import link, path_parameter, ref
 from shared.schemas import (
     ID_PATTERN,
     SKU_PATTERN,
@@ -56,6 +57,32 @@ def _reservation_id(value: str) -> str:
     return path_value("id", value, ID_PATTERN)
 
 
+_PRODUCT = "/api/v1/products/{sku}"
+_RESERVATION = "/api/v1/reservations/{reservation_id}"
+_SAME_RESERVATION = {
+    "GetReservation": link(ref(_RESERVATION, "get"), reservation_id="$request.path.reservation_id"),
+    "ReleaseReservation": link(
+        ref(f"{_RESERVATION}/release", "post"), reservation_id="$request.path.reservation_id"
+    ),
+    "CommitReservation": link(
+        ref(f"{_RESERVATION}/commit", "post"), reservation_id="$request.path.reservation_id"
+    ),
+}
+# What a client does next with what it created (OpenAPI links, by response).
+LINKS = {
+    ("/api/v1/products", "post", "201"): {
+        "GetProduct": link(ref(_PRODUCT, "get"), sku="$response.body#/sku"),
+        "RestockProduct": link(ref(f"{_PRODUCT}/restock", "post"), sku="$response.body#/sku"),
+    },
+    (_RESERVATION, "put", "201"): _SAME_RESERVATION,
+    (_RESERVATION, "put", "200"): _SAME_RESERVATION,
+}
+SKU_PARAMETER = path_parameter("sku", SKU_PATTERN, "the product's stock-keeping unit")
+RESERVATION_PARAMETER = path_parameter(
+    "reservation_id", ID_PATTERN, "chosen by the caller: the order service uses the order id"
+)
+
+
 def _sku(value: str) -> str:
     return path_value("sku", value, SKU_PATTERN)
 
@@ -85,7 +112,7 @@ class Products(MethodView):
         return product
 
 
-@api.route("/products/<sku>")
+@api.route("/products/<sku>", parameters=[SKU_PARAMETER])
 class Product(MethodView):
     @api.response(200, ProductSchema)
     @api.alt_response(404, schema=ApiErrorSchema)
@@ -94,7 +121,7 @@ class Product(MethodView):
         return services.get_product(_uow(), _sku(sku))
 
 
-@api.route("/products/<sku>/restock")
+@api.route("/products/<sku>/restock", parameters=[SKU_PARAMETER])
 class Restock(MethodView):
     @requires(Role.ADMIN)
     @api.arguments(RestockSchema)
@@ -134,7 +161,7 @@ class StockCheck(MethodView):
         return {"items": services.stock_check(_uow())}
 
 
-@api.route("/reservations/<reservation_id>")
+@api.route("/reservations/<reservation_id>", parameters=[RESERVATION_PARAMETER])
 class Reservation(MethodView):
     @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.arguments(ReserveSchema)
@@ -154,7 +181,7 @@ class Reservation(MethodView):
         return services.get_reservation(_uow(), _reservation_id(reservation_id))
 
 
-@api.route("/reservations/<reservation_id>/release")
+@api.route("/reservations/<reservation_id>/release", parameters=[RESERVATION_PARAMETER])
 class Release(MethodView):
     @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.response(200, ReservationSchema)
@@ -164,7 +191,7 @@ class Release(MethodView):
         return services.release(_uow(), _reservation_id(reservation_id)).reservation
 
 
-@api.route("/reservations/<reservation_id>/commit")
+@api.route("/reservations/<reservation_id>/commit", parameters=[RESERVATION_PARAMETER])
 class Commit(MethodView):
     @requires(Role.SERVICE, **ORDER_SERVICE)
     @api.response(200, ReservationSchema)

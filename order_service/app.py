@@ -12,7 +12,7 @@ from order_service.bootstrap import build_accounts, build_context, build_invento
 from order_service.inventory import InventoryPort
 from order_service.metrics import OrderMetrics
 from order_service.repository import UnitOfWork
-from order_service.views import ERRORS, api
+from order_service.views import ERRORS, LINKS, api
 from shared.api import init_api
 from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     init_auth(app, verifier_from(settings, [settings.auth_audience]))
     init_limits(app, settings)
 
-    smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.")
+    smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.", LINKS)
     smorest.register_blueprint(auth_views.blueprint)
     smorest.register_blueprint(api)
     downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}

@@ -25,6 +25,7 @@ from shared.errors import (
     RateLimited,
     RequestInvalid,
 )
+from shared.openapi import link, ref
 from shared.schemas import ApiErrorSchema, IdempotencyHeaderSchema
 from shared.web import COMMON_ERRORS, request_id
 
@@ -37,6 +38,19 @@ ERRORS = {
     domain.RequestInProgress: (409, "REQUEST_IN_PROGRESS"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
     RateLimited: (429, "RATE_LIMITED"),
+}
+_ORDER = "/api/v1/orders/{order_id}"
+_FOLLOWS = {
+    "GetOrder": link(ref(_ORDER, "get"), order_id="$response.body#/id"),
+    "CancelOrder": link(ref(f"{_ORDER}/cancel", "post"), order_id="$response.body#/id"),
+    "ShipOrder": link(ref(f"{_ORDER}/ship", "post"), order_id="$response.body#/id"),
+    "DeliverOrder": link(ref(f"{_ORDER}/deliver", "post"), order_id="$response.body#/id"),
+}
+# What a client does next with an order it placed or read (OpenAPI links, by response).
+LINKS = {
+    ("/api/v1/orders", "post", "201"): _FOLLOWS,
+    ("/api/v1/orders", "post", "202"): _FOLLOWS,
+    (_ORDER, "get", "200"): {k: v for k, v in _FOLLOWS.items() if k != "GetOrder"},
 }
 CUSTOMERS = (Role.CUSTOMER, Role.ADMIN)
 # The service identity (the order service's own audit) reads every order and changes none.

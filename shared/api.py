@@ -7,6 +7,7 @@ instead of flask-smorest's default 422, so bad input looks the same on every end
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -16,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
 from shared.errors import RequestInvalid
+from shared.openapi import StandardResponses
 from shared.schemas import ApiErrorSchema
 
 # Swagger UI's files come from a pinned package and are served by the service itself: the docs
@@ -55,8 +57,14 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
     ERROR_SCHEMA = ApiErrorSchema
 
 
-def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
-    """Serve ``/openapi.json`` and the docs at ``/docs``."""
+def init_api(
+    app: Flask,
+    title: str,
+    description: str,
+    links: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None,
+) -> flask_smorest.Api:
+    """Serve ``/openapi.json`` and the docs at ``/docs``; ``links`` are the OpenAPI links of
+    the responses, by (path, method, status)."""
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",
@@ -68,7 +76,7 @@ def init_api(app: Flask, title: str, description: str) -> flask_smorest.Api:
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
     app.add_url_rule(SWAGGER_UI_URL + "<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
-    return Api(app)
+    return Api(app, spec_kwargs={"extra_plugins": [StandardResponses(links or {})]})
 
 
 def _swagger_ui_asset(filename: str) -> Response:

@@ -16,6 +16,7 @@ from flask import Flask, current_app, g, request
 from shared.auth import Principal, Role
 from shared.auth.tokens import TokenVerifier
 from shared.errors import Forbidden, Unauthenticated
+from shared.openapi import document_security, security_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 audit_log = logging.getLogger("audit")
@@ -63,7 +64,8 @@ def requires(*roles: Role, audience: str | None = None) -> Callable[[F], F]:
             authorize(roles, audience)
             return view(*args, **kwargs)
 
-        return guarded  # type: ignore[return-value]
+        # The operation's OpenAPI document names the token it takes, from the same roles.
+        return document_security(guarded, security_for(roles))  # type: ignore[return-value]
 
     return decorate
 
