@@ -13,7 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from chaos.model import SETTABLE, Gremlin, problems
+from chaos.model import SETTABLE, Gremlin
 from shared.schemas import FullMatch, StrictInteger, Text
 
 
@@ -61,13 +61,7 @@ _INPUTS = ma.Schema.from_dict(
 
 
 class GremlinSchema(_INPUTS):  # type: ignore[misc,valid-type]
-    """A gremlin as a user defines it."""
-
-    @ma.validates_schema
-    def _coherent(self, data: dict[str, Any], **kwargs: Any) -> None:
-        found = problems(data)
-        if found:
-            raise ma.ValidationError(found)
+    """A gremlin as a user defines it; how its fields must fit together is ``problems``'s."""
 
     @ma.post_load
     def _drop_kept(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

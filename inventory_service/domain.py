@@ -108,8 +108,12 @@ class IdempotencyKeyReused(DomainError):
 
 
 def canonical(lines: Iterable[Line]) -> tuple[Line, ...]:
-    """Lines in sku order: the order locks are taken in, and the form compared on replays."""
-    return tuple(sorted(lines))
+    """One line per sku (a sku named twice is one line of both quantities), in sku order: the
+    order locks are taken in, and the form compared on replays."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return tuple(Line(sku, quantity) for sku, quantity in sorted(totals.items()))
 
 
 def shortages(lines: Iterable[Line], stock: Mapping[str, Stock]) -> list[Shortage]:

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from inventory_service.domain import MAX_STOCK
-from shared.schemas import ID_PATTERN, FullMatch, Sku, StrictInteger, Text, unique_by
+from shared.schemas import ID_PATTERN, FullMatch, Sku, StrictInteger, Text
 
 
 class ProductCreateSchema(ma.Schema):
@@ -36,7 +36,7 @@ class _Query(ma.Schema):
         # Query values arrive as text; StrictInteger wants a real int.
         data = dict(data)
         raw = data.get("limit")
-        if isinstance(raw, str) and raw.isdigit():
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit():
             data["limit"] = int(raw)
         return data
 
@@ -66,16 +66,22 @@ class RestockSchema(ma.Schema):
     quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_STOCK))
 
 
+MAX_LINES = 50
+# A sku named on every line still adds up to no more than a product can hold.
+MAX_LINE_QUANTITY = MAX_STOCK // MAX_LINES
+
+
 class LineSchema(ma.Schema):
     sku = Sku(required=True)
-    quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_STOCK))
+    quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_LINE_QUANTITY))
 
 
 class ReserveSchema(ma.Schema):
     lines = fields.List(
         fields.Nested(LineSchema),
         required=True,
-        validate=[validate.Length(1, 50), unique_by("sku")],
+        validate=validate.Length(1, MAX_LINES),
+        metadata={"description": "a sku named more than once is one line of both quantities"},
     )
 
 

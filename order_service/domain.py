@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -58,6 +59,14 @@ class StatusChange:
     actor: str | None = None  # who asked for it ("admin:<id>"); None when the system did
 
 
+def merge_lines(lines: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
+    """One line per sku, in sku order: a sku named twice is one line of both quantities."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return tuple(OrderLine(sku, quantity) for sku, quantity in sorted(totals.items()))
+
+
 @dataclass
 class Order:
     id: uuid.UUID
@@ -81,7 +90,7 @@ class Order:
         return cls(
             id=uuid.uuid4(),
             customer_id=customer_id,
-            lines=tuple(lines),
+            lines=merge_lines(lines),
             status=OrderStatus.PENDING,
             created_at=now,
             updated_at=now,

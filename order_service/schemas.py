@@ -2,39 +2,45 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from order_service.domain import OrderStatus
-from shared.schemas import Email, Sku, StrictInteger, Text, unique_by
+from shared.schemas import Email, Sku, StrictInteger, Text, full_match
 
 
 class Cursor(fields.String):
-    """An opaque position in the newest-first listing: (created_at, id) of the last order seen."""
+    """A position in the newest-first listing: (created_at, id) of the last order seen.
 
-    @staticmethod
-    def encode(position: tuple[datetime, uuid.UUID]) -> str:
-        raw = f"{position[0].isoformat()}|{position[1]}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    Written ``<microseconds since 1970>-<order id in hex>``, so that its pattern says all
+    there is to check: any value of that shape is a position (perhaps past every order)."""
+
+    PATTERN = "^[0-9]{1,16}-[0-9a-f]{32}$"
+    EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {"pattern": self.PATTERN, **self.metadata}
+
+    @classmethod
+    def encode(cls, position: tuple[datetime, uuid.UUID]) -> str:
+        micros = (position[0] - cls.EPOCH) // timedelta(microseconds=1)
+        return f"{micros}-{position[1].hex}"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            created, order_id = raw.split("|")
-            return datetime.fromisoformat(created), uuid.UUID(order_id)
-        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-            raise ma.ValidationError("not a cursor returned by this API") from exc
+        if not full_match(self.PATTERN, text):
+            raise ma.ValidationError("not a cursor returned by this API")
+        micros, order_id = text.split("-")
+        return self.EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=order_id)
 
 
 class ItemSchema(ma.Schema):
-    sku = Sku(required=True)
+    sku = Sku(required=True, metadata={"example": "WIDGET-1"})
     quantity = StrictInteger(required=True, validate=validate.Range(1, 1000))
 
 
@@ -50,7 +56,8 @@ class OrderCreateSchema(ma.Schema):
     items = fields.List(
         fields.Nested(ItemSchema),
         required=True,
-        validate=[validate.Length(1, 50), unique_by("sku")],
+        validate=validate.Length(1, 50),
+        metadata={"description": "a sku named more than once is one line of both quantities"},
     )
 
 
@@ -67,7 +74,7 @@ class OrderQuerySchema(ma.Schema):
         # Query values arrive as text; StrictInteger wants a real int.
         data = dict(data)
         raw = data.get("limit")
-        if isinstance(raw, str) and raw.isdigit():
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit():
             data["limit"] = int(raw)
         return data
 

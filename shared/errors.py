@@ -52,6 +52,11 @@ class Forbidden(DomainError):
     """The credentials do not allow this operation (or it is switched off)."""
 
 
+class Unprocessable(DomainError):
+    """Each part of the request is well formed, but together they make no sense (a 422, where
+    a part that breaks the document is a 400)."""
+
+
 class InvalidTransition(Conflict):
     """A state change that the state machine does not allow."""
 

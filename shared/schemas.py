@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -19,10 +19,21 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # surrogate cannot be encoded as UTF-8, and the others only ever corrupt logs and terminals.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 NO_CONTROL_CHARACTERS = "must not contain control characters"
+# The same rule as the OpenAPI documents state it (an ECMA-262 pattern; JSON cannot carry a lone
+# surrogate, so the document need not name them).
+NO_CONTROL_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 
 class FullMatch(validate.Regexp):
-    """``validate.Regexp`` that must match the whole value (``re.fullmatch``)."""
+    """``validate.Regexp`` that must match the whole value (``re.fullmatch``).
+
+    Its pattern is anchored (``^...$``) as the OpenAPI document shows it: a JSON Schema pattern
+    that is not anchored matches anywhere in the value."""
+
+    def __init__(self, regex: str, *args: Any, **kwargs: Any) -> None:
+        if not (regex.startswith("^") and regex.endswith("$")):
+            regex = f"^(?:{regex})$"
+        super().__init__(regex, *args, **kwargs)
 
     def __call__(self, value: Any) -> Any:
         if self.regex.fullmatch(value) is None:
@@ -45,14 +56,28 @@ class Text(fields.String):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.validators.insert(0, _refuse_control_characters)
+        if not any(isinstance(v, validate.Regexp) for v in self.validators):
+            self.metadata = {"pattern": NO_CONTROL_PATTERN, **self.metadata}
 
 
-class Email(fields.Email):
+# What this API takes for an email address, stated as the document states it: a local part
+# without spaces, "@" or control characters, and a domain of dot-separated DNS labels. (JSON
+# Schema's "email" format and marshmallow's own check disagree on edge cases such as "a@b.c".)
+EMAIL_PATTERN = (
+    "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}"
+    "@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def Email(**kwargs: Any) -> Text:
     """An email address; control characters get their own message, not "not a valid email"."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.validators.insert(0, _refuse_control_characters)
+    validators = kwargs.pop("validate", [])
+    validators = validators if isinstance(validators, list) else [validators]
+    return Text(
+        validate=[FullMatch(EMAIL_PATTERN, error="Not a valid email address."), *validators],
+        **kwargs,
+    )
 
 
 def path_value(field: str, value: str, pattern: str) -> str:
@@ -83,18 +108,6 @@ def Sku(**kwargs: Any) -> fields.String:
         validate=FullMatch(SKU_PATTERN, error="must be 1-64 letters, digits, '.', '-', '_'"),
         **kwargs,
     )
-
-
-def unique_by(key: str) -> Callable[[Sequence[Mapping[str, Any]]], None]:
-    """A list validator that refuses two items with the same ``key``."""
-
-    def check(items: Sequence[Mapping[str, Any]]) -> None:
-        seen = [item[key] for item in items]
-        duplicates = sorted({v for v in seen if seen.count(v) > 1})
-        if duplicates:
-            raise ma.ValidationError(f"each {key} may appear once; repeated: {duplicates}")
-
-    return check
 
 
 class IdempotencyHeaderSchema(ma.Schema):

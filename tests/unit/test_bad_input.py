@@ -56,7 +56,6 @@ def fields_of(response):
         ({"customer_id": "c", "items": [{"sku": "A-1", "quantity": True}]}, "items"),
         ({"customer_id": "c", "items": [{"sku": "", "quantity": 1}]}, "items"),
         ({"customer_id": "c", "items": [{"sku": "bad sku!", "quantity": 1}]}, "items"),
-        ({"customer_id": "c", "items": [ITEM, ITEM]}, "items"),
         (
             {"customer_id": "c", "items": [{"sku": f"S{i}", "quantity": 1} for i in range(51)]},
             "items",
@@ -149,7 +148,7 @@ def test_bad_stock_changes_are_a_400(inventory, path, body):
     [
         {"lines": []},
         {"lines": [{"sku": "A", "quantity": 0}]},
-        {"lines": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 2}]},
+        {"lines": [{"sku": "A", "quantity": 20_000_001}]},  # fifty of them would overflow
         {},
     ],
 )

@@ -20,6 +20,15 @@ def test_no_shortage_when_every_line_fits_exactly():
     assert domain.shortages([Line("A", 2)], {"A": Stock(10, 8)}) == []
 
 
+def test_a_sku_named_twice_is_one_line_of_both_quantities_checked_as_one():
+    lines = domain.canonical([Line("B", 1), Line("A", 2), Line("A", 3)])
+
+    assert lines == (Line("A", 5), Line("B", 1))
+    assert domain.shortages(lines, {"A": Stock(4, 0), "B": Stock(1, 0)}) == [
+        domain.Shortage("A", 5, 4, "insufficient_stock")
+    ]
+
+
 def test_a_replay_with_the_same_lines_in_another_order_is_accepted():
     domain.check_same_lines("r", [Line("A", 1), Line("B", 2)], [Line("B", 2), Line("A", 1)])
 

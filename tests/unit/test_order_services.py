@@ -31,6 +31,16 @@ def test_an_order_with_stock_is_confirmed_at_once_and_its_command_delivered():
     assert all(row["delivered"] for row in store.outbox.values())
 
 
+def test_a_sku_named_twice_is_one_line_of_both_quantities():
+    inventory = FakeInventory(stock={"A": 5, "B": 5})
+    ctx, _, _ = fake_context(inventory)
+
+    placed = place(ctx, lines=[("B", 1), ("A", 1), ("B", 2)])
+
+    assert placed.body["items"] == [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 3}]
+    assert (inventory.stock["A"], inventory.stock["B"]) == (4, 2)
+
+
 def test_an_order_without_enough_stock_is_rejected_with_the_shortages():
     ctx, _store, _ = fake_context(FakeInventory(stock={"A": 1}))
 

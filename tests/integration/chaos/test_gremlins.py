@@ -166,26 +166,40 @@ def test_changes_need_the_admin_token_or_an_admins_jwt(client, headers, status):
     "body",
     [
         {"kind": "flood"},
-        {"kind": "latency"},
-        {"kind": "error", "every_nth": 2, "fail_next": 1},
-        {"kind": "crash", "phase": "before"},
         {"kind": "error", "status": 200},
         {"kind": "error", "probability": 1.5},
         {"kind": "latency", "delay_ms": 999999},
-        {"kind": "latency", "delay_ms": 20000, "jitter_ms": 20000},  # past the worker timeout
-        {"kind": "error", "phase": "after", "status": 409},
         {"kind": "error", "path": "no-slash"},
         {"kind": "error", "ttl_s": 0},
-        {"kind": "error", "phase": "after", "status": 404},
         {"kind": "error", "path": "/api/v1/*\n"},
         {"kind": "error", "colour": "red"},
     ],
 )
-def test_an_invalid_gremlin_is_a_400(client, body):
+def test_a_gremlin_the_document_refuses_is_a_400(client, body):
     response = client.put("/chaos/x", json=body, headers=AUTH)
 
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "latency"}, "delay_ms"),
+        ({"kind": "error", "every_nth": 2, "fail_next": 1}, "selector"),
+        ({"kind": "crash", "phase": "before"}, "phase"),
+        ({"kind": "latency", "delay_ms": 20000, "jitter_ms": 20000}, "jitter_ms"),  # > timeout
+        ({"kind": "error", "phase": "after", "status": 409}, "status"),
+        ({"kind": "error", "phase": "after", "status": 404}, "status"),
+        ({"kind": "error", "probability": 0}, "probability"),
+    ],
+)
+def test_a_gremlin_whose_fields_do_not_fit_together_is_a_422_and_sets_nothing(client, body, field):
+    response = client.put("/chaos/x", json=body, headers=AUTH)
+
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["details"]["fields"]
+    assert client.get("/chaos").get_json()["gremlins"] == []
 
 
 @pytest.mark.parametrize("name", ["x%00", "x%0A", "x%1B"])
