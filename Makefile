@@ -63,9 +63,10 @@ test: venv ## Run every test: unit, integration (real PostgreSQL), end-to-end (r
 screenshots: venv ## The console's browser tests, saving their screenshots in docs/console/ (for the README)
 	CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest tests/browser -q
 
-fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and mode; zero 5xx
+fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and mode, zero 5xx; schemathesis's every check and phase, 200 examples per operation
 	FUZZ_EXAMPLES=1000 FUZZ_RANDOM=1 FUZZ_REPORT=.run/fuzz-report.json $(PY) -m pytest tests/fuzz -q
 	@cat .run/fuzz-report.json
+	CONTRACT_EXAMPLES=200 $(PY) -m pytest tests/e2e/test_contract.py -q -s
 
 test-chaos: venv ## Run every chaos scenario against real processes; report in .run/chaos-report.json
 	$(PY) -m lab.chaos --json .run/chaos-report.json
