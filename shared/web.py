@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ClientDisconnected, HTTPException
@@ -184,16 +184,29 @@ def _check_request() -> Response | None:
     accept = request.accept_mimetypes
     if accept and not accept.quality("application/json") and request.path.startswith(JSON_APIS):
         return error_response(406, "NOT_ACCEPTABLE", "this API answers application/json only")
-    # A body that is not JSON would otherwise look like "every field is missing".
-    has_body = request.method in {"POST", "PUT", "PATCH"} and request.content_length
+    # A body that is not JSON would otherwise look like "every field is missing". A chunked body
+    # has no Content-Length and is a body all the same: it gets every check a sized one gets.
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    has_body = request.method in {"POST", "PUT", "PATCH"} and (request.content_length or chunked)
     if has_body and not request.is_json:
         return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+    if chunked and _over_the_limit():
+        return error_response(413, "PAYLOAD_TOO_LARGE", "the body is larger than the service takes")
     if has_body and json_depth(request.get_data(cache=True), MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         message = f"nested deeper than {MAX_JSON_DEPTH} levels"
         return error_response(
             400, "VALIDATION_ERROR", "the body is invalid", {"fields": {"body": [message]}}
         )
     return None
+
+
+def _over_the_limit() -> bool:
+    """Werkzeug stops reading a chunked body at MAX_CONTENT_LENGTH without saying so (a sized one
+    is refused by its header): read up to it, and one byte more means the body was larger."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None or len(request.get_data(cache=True)) < limit:
+        return False
+    return bool(request.environ["wsgi.input"].read(1))
 
 
 def _access_log(response: Response) -> Response:
