@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from order_service.accounts import Accounts
+from order_service.accounts.hashing import BoundedHasher
 from order_service.delivery import Deliverer
 from order_service.inventory import InventoryPort, InventoryUnavailable
 from order_service.inventory.http import HttpInventory
@@ -137,7 +138,9 @@ def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Ac
     )
     accounts = Accounts(
         uow=partial(UnitOfWork, engine),
-        hasher=PasswordHasher(),
+        hasher=BoundedHasher(
+            PasswordHasher(), limit=settings.auth_hash_concurrency, wait_s=settings.auth_hash_wait_s
+        ),
         issuer=build_issuer(settings),
         audience=settings.auth_audience,
         token_ttl_s=settings.auth_token_ttl_s,

@@ -57,6 +57,14 @@ class Unprocessable(DomainError):
     a part that breaks the document is a 400)."""
 
 
+class Overloaded(DomainError):
+    """The process has no room for this work now; nothing was done, try again shortly."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, {"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class InvalidTransition(Conflict):
     """A state change that the state machine does not allow."""
 

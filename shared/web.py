@@ -26,6 +26,7 @@ from shared.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
+    Overloaded,
     RequestInvalid,
     Unauthenticated,
     Unprocessable,
@@ -43,6 +44,7 @@ COMMON_ERRORS: ErrorMap = {
     InvalidTransition: (409, "INVALID_TRANSITION"),
     Conflict: (409, "CONFLICT"),
     Unprocessable: (422, "UNPROCESSABLE"),
+    Overloaded: (503, "OVERLOADED"),
 }
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from order_service.accounts.hashing import Hasher
 from order_service.domain import EmailTaken, InvalidCredentials
 from order_service.ports import OrderUnitOfWork, User
 from shared.auth import Role
@@ -20,7 +20,7 @@ from shared.auth.tokens import TokenIssuer
 
 
 @functools.cache
-def _decoy(hasher: PasswordHasher) -> str:
+def _decoy(hasher: Hasher) -> str:
     """A hash to check against when the email is unknown, so timing does not tell who has an
     account. Made on first use: an argon2 hash costs ~200 ms of CPU, which every worker and the
     reconciler paid at import before."""
@@ -32,7 +32,7 @@ class Accounts:
     """What the account use cases need, built once by the bootstrap."""
 
     uow: Callable[[], OrderUnitOfWork]
-    hasher: PasswordHasher
+    hasher: Hasher
     issuer: TokenIssuer
     audience: str
     token_ttl_s: int

@@ -363,6 +363,17 @@ class Settings:
         "RS256", "the algorithms accepted from that provider", section=ACCOUNTS
     )
     auth_role_claim: str = env("role", "the claim that carries the role", section=ACCOUNTS)
+    # argon2 costs ~100 ms of CPU a hash: unbounded, a login storm starves the orders.
+    auth_hash_concurrency: int = env(
+        2,
+        "password hashes (signup, login) at once per process; past it, and after waiting "
+        "`AUTH_HASH_WAIT_S`, a login is refused with `503 OVERLOADED` and `Retry-After`",
+        section=ACCOUNTS,
+        positive=True,
+    )
+    auth_hash_wait_s: float = env(
+        0.5, "how long a login waits for a hashing slot", section=ACCOUNTS, low=0
+    )
     service_token_ttl_s: int = env(
         300,
         "the order service's own token for inventory (renewed at 80% of it)",
