@@ -59,6 +59,13 @@ class StatusChange:
     actor: str | None = None  # who asked for it ("admin:<id>"); None when the system did
 
 
+# An order names 1..50 items of 1..1000 units; the items of one sku are one line, so a line
+# holds up to 50 x 1000 (the order_lines table's check says the same).
+MAX_ITEMS = 50
+MAX_ITEM_QUANTITY = 1000
+MAX_LINE_QUANTITY = MAX_ITEMS * MAX_ITEM_QUANTITY
+
+
 def merge_lines(lines: Iterable[OrderLine]) -> tuple[OrderLine, ...]:
     """One line per sku, in sku order: a sku named twice is one line of both quantities."""
     totals: dict[str, int] = {}

@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from order_service.domain import OrderStatus
+from order_service.domain import MAX_ITEM_QUANTITY, MAX_ITEMS, OrderStatus
 from shared.schemas import Email, Sku, StrictInteger, Text, full_match
 
 
@@ -41,7 +41,7 @@ class Cursor(fields.String):
 
 class ItemSchema(ma.Schema):
     sku = Sku(required=True, metadata={"example": "WIDGET-1"})
-    quantity = StrictInteger(required=True, validate=validate.Range(1, 1000))
+    quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_ITEM_QUANTITY))
 
 
 class OrderCreateSchema(ma.Schema):
@@ -56,7 +56,7 @@ class OrderCreateSchema(ma.Schema):
     items = fields.List(
         fields.Nested(ItemSchema),
         required=True,
-        validate=validate.Length(1, 50),
+        validate=validate.Length(1, MAX_ITEMS),
         metadata={"description": "a sku named more than once is one line of both quantities"},
     )
 

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from order_service.domain import MAX_LINE_QUANTITY
+
 metadata = MetaData()
 
 STATUSES = "'PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED', 'DELIVERED'"
@@ -49,7 +51,7 @@ order_lines = Table(
     Column("order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
     Column("sku", String(64), primary_key=True),
     Column("quantity", Integer, nullable=False),
-    CheckConstraint("quantity BETWEEN 1 AND 1000", name="order_line_quantity"),
+    CheckConstraint(f"quantity BETWEEN 1 AND {MAX_LINE_QUANTITY}", name="order_line_quantity"),
 )
 
 order_history = Table(

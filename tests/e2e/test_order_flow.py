@@ -104,3 +104,13 @@ def test_health_reports_ready_with_the_database_up(live):
         root = base.removesuffix("/api/v1")
         assert live.http.get(f"{root}/health/live").json() == {"status": "ok"}
         assert live.http.get(f"{root}/health/ready").status_code == 200
+
+
+def test_items_of_one_sku_are_one_line_stored_and_reserved_whole(live):
+    live.create_product("MERGE-1", 5000)
+
+    response = live.place("c-merge", [("MERGE-1", 1000), ("MERGE-1", 1000), ("MERGE-1", 73)])
+
+    assert response.status_code == 201, response.text
+    assert response.json()["items"] == [{"sku": "MERGE-1", "quantity": 2073}]
+    assert live.product("MERGE-1")["reserved"] == 2073

@@ -302,3 +302,13 @@ def test_a_recorded_order_is_answered_202_whatever_fails_after(failing, monkeypa
     assert row["delivered"] is None
     clock.advance(60)  # once the first request's lease is over, a retry gets the same answer
     assert place(ctx, key="k-1").body == placed.body
+
+
+def test_items_of_one_sku_may_add_up_past_the_per_item_limit():
+    inventory = FakeInventory(stock={"A": 5000})
+    ctx, _, _ = fake_context(inventory)
+
+    placed = place(ctx, lines=[("A", 1000), ("A", 1000), ("A", 73)])
+
+    assert placed.body["items"] == [{"sku": "A", "quantity": 2073}]
+    assert inventory.stock["A"] == 5000 - 2073
