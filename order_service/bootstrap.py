@@ -26,6 +26,7 @@ from shared.config import Settings
 from shared.db import make_engine
 from shared.metrics import ClientMetrics
 from shared.resilience.breaker import Breaker, FailureRate
+from shared.resilience.budget import RetryBudget
 from shared.resilience.bulkhead import Bulkhead
 from shared.resilience.hedge import Hedge, HedgeBudget
 from shared.resilience.policy import Policy, breaker_storage, hedge_final
@@ -80,6 +81,11 @@ def _policy(settings: Settings, metrics: ClientMetrics | None, hedge: Hedge | No
         unavailable=InventoryUnavailable,
         observer=metrics,
         hedge=hedge,
+        budget=RetryBudget(
+            settings.inventory_retry_budget,
+            settings.inventory_retry_budget_min_per_s,
+            settings.inventory_retry_budget_window_s,
+        ),
     )
 
 

@@ -85,11 +85,13 @@ class ClientMetrics:
     outcome, retries, hedges, breaker state and transitions, named after the dependency."""
 
     def __init__(self, registry: CollectorRegistry | None, dependency: str = "inventory") -> None:
-        self.calls = Counter(
-            f"{dependency}_client_calls_total",
+        def counter(name: str, description: str, labels: list[str]) -> Counter:
+            return Counter(f"{dependency}_{name}", description, labels, registry=registry)
+
+        self.calls = counter(
+            "client_calls_total",
             f"Calls to {dependency} by operation and outcome",
             ["operation", "outcome"],
-            registry=registry,
         )
         self.duration = Histogram(
             f"{dependency}_client_call_duration_seconds",
@@ -98,11 +100,16 @@ class ClientMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
-        self.retries = Counter(
-            f"{dependency}_client_retries_total",
+        self.retries = counter(
+            "client_retries_total",
             "Attempts repeated, by the failure that caused it",
             ["operation", "reason"],
-            registry=registry,
+        )
+        self.retries_refused = counter(
+            "client_retries_refused_total", "Retries the retry budget did not allow", ["operation"]
+        )
+        self.hedges = counter(
+            "client_hedges_total", "Second copies sent because the first was slow", ["operation"]
         )
         self.breaker_state = Gauge(
             f"{dependency}_circuit_breaker_state",
@@ -111,17 +118,8 @@ class ClientMetrics:
             multiprocess_mode="max",
             registry=registry,
         )
-        self.hedges = Counter(
-            f"{dependency}_client_hedges_total",
-            "Second copies sent because the first was slow",
-            ["operation"],
-            registry=registry,
-        )
-        self.breaker_transitions = Counter(
-            f"{dependency}_circuit_breaker_transitions_total",
-            "Breaker state changes",
-            ["to_state"],
-            registry=registry,
+        self.breaker_transitions = counter(
+            "circuit_breaker_transitions_total", "Breaker state changes", ["to_state"]
         )
         self.shared_state_changed = shared_state_metrics(registry)
         self.show_breaker(pybreaker.STATE_CLOSED)
@@ -142,6 +140,9 @@ class ClientMetrics:
 
     def hedged(self, operation: str) -> None:
         self.hedges.labels(operation).inc()
+
+    def retry_refused(self, operation: str) -> None:
+        self.retries_refused.labels(operation).inc()
 
     def listener(self) -> pybreaker.CircuitBreakerListener:
         """A pybreaker listener that keeps the breaker gauges current."""

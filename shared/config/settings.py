@@ -191,6 +191,23 @@ class Settings:
         section=INVENTORY,
         positive=True,
     )
+    # Five attempts a call would be five times the load on an inventory that fails every call.
+    inventory_retry_budget: float = env(
+        0.2,
+        "retries at most this share of the calls of the last `INVENTORY_RETRY_BUDGET_WINDOW_S` "
+        "(per process), plus the floor below; past it a failed call is not retried",
+        section=INVENTORY,
+        low=0,
+    )
+    inventory_retry_budget_min_per_s: float = env(
+        10.0,
+        "the floor: this many retries a second are always allowed",
+        section=INVENTORY,
+        low=0,
+    )
+    inventory_retry_budget_window_s: float = env(
+        10.0, "the window the retry budget counts calls over", section=INVENTORY, positive=True
+    )
     inventory_backoff_max_s: float = env(
         2.0, "the longest wait between two attempts", section=INVENTORY, positive=True
     )

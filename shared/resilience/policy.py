@@ -5,7 +5,8 @@ Order of the layers, outermost first:
   shorter ``timeout_s``); every attempt is given what is left of it;
 - the **bulkhead**: at most so many calls in flight; past it, fail at once;
 - **retries** (tenacity): only what ``Unavailable.retryable`` says may be gone in a moment, with
-  full jitter or the server's ``Retry-After``; never a refusal, never when the breaker is open;
+  full jitter or the server's ``Retry-After``; never a refusal, never when the breaker is open,
+  and never past the **retry budget** (a share of the calls over a window, ``budget.py``);
 - **hedging** (optional), inside each attempt: when it has not answered after a delay, a second
   copy goes out (within a budget) and the first answer wins; only for idempotent commands;
 - the **breaker**, around the call: a call that got no answer after its retries is one failure
@@ -27,8 +28,10 @@ from typing import Protocol, TypeVar
 
 import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from shared.resilience.breaker import Breaker, BreakerOpen
+from shared.resilience.budget import RetryBudget
 from shared.resilience.bulkhead import Bulkhead, BulkheadFull
 from shared.resilience.failures import Reason, Refused, Unavailable, retry_after, retryable
 from shared.resilience.hedge import Hedge
@@ -47,6 +50,10 @@ class Observer(Protocol):
 
     def hedged(self, operation: str) -> None: ...
 
+    def retry_refused(self, operation: str) -> None:
+        """A retry the budget did not allow: the call failed without it."""
+        ...
+
 
 class NoObserver:
     def call_finished(self, operation: str, outcome: str, seconds: float) -> None:
@@ -56,6 +63,9 @@ class NoObserver:
         pass
 
     def hedged(self, operation: str) -> None:
+        pass
+
+    def retry_refused(self, operation: str) -> None:
         pass
 
 
@@ -78,8 +88,9 @@ class Policy:
         min_attempt_s: float = 0.05,
         observer: Observer | None = None,
         hedge: Hedge | None = None,
+        budget: RetryBudget | None = None,
     ) -> None:
-        self.breaker, self.bulkhead, self.hedge = breaker, bulkhead, hedge
+        self.breaker, self.bulkhead, self.hedge, self.budget = breaker, bulkhead, hedge, budget
         self.attempts, self.deadline_s = attempts, deadline_s
         self._wait = wait_full_jitter_or_retry_after(backoff_base_s, backoff_max_s, retry_after)
         self._unavailable = unavailable
@@ -92,6 +103,8 @@ class Policy:
         """``attempt(seconds_left)`` under every layer; its result, a refusal, or unavailable."""
         started = self._clock()
         outcome = "ok"
+        if self.budget is not None:
+            self.budget.record_call()
         try:
             return self._bounded(operation, attempt, timeout_s)
         except Refused:
@@ -112,8 +125,10 @@ class Policy:
         deadline = self._clock() + budget
         retrying = Retrying(
             before_sleep=lambda state: self._retrying(operation, state),
+            # The budget is asked last, so a retry is withdrawn only when it would be made.
             stop=stop_after_attempt(self.attempts)
-            | stop_at_deadline(deadline, self._clock, self._min_attempt_s),
+            | stop_at_deadline(deadline, self._clock, self._min_attempt_s)
+            | self._budget_spent(operation),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,
@@ -141,6 +156,9 @@ class Policy:
             on_hedge=lambda: self.observer.hedged(operation),
         )
 
+    def _budget_spent(self, operation: str) -> stop_base:
+        return _BudgetSpent(self, operation)
+
     def _retrying(self, operation: str, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         reason = str(getattr(getattr(exc, "reason", None), "value", type(exc).__name__))
@@ -155,6 +173,20 @@ class Policy:
             },
         )
         self.observer.retried(operation, reason)
+
+
+class _BudgetSpent(stop_base):  # lower case in spirit: a tenacity stop strategy
+    """Stop when the retry budget has no retry left (tenacity asks it only before a retry)."""
+
+    def __init__(self, policy: Policy, operation: str) -> None:
+        self._policy, self._operation = policy, operation
+
+    def __call__(self, state: RetryCallState) -> bool:
+        budget = self._policy.budget
+        if budget is None or budget.try_retry():
+            return False
+        self._policy.observer.retry_refused(self._operation)
+        return True
 
 
 def _no_answer(exc: BaseException) -> bool:

@@ -33,6 +33,9 @@ class Hedges:
     def hedged(self, operation):
         self.count += 1
 
+    def retry_refused(self, operation):
+        pass
+
 
 @pytest.fixture
 def server():
