@@ -32,17 +32,30 @@ class RetryBudget:
 
     def record_call(self) -> None:
         with self._lock:
-            self._calls.append(self._clock())
+            now = self._clock()
+            self._forget(now)
+            self._calls.append(now)
 
     def try_retry(self) -> bool:
         """True, and the retry counted, while retries stay within the budget."""
         with self._lock:
             now = self._clock()
-            for kept in (self._calls, self._retries):
-                while kept and kept[0] <= now - self.window_s:
-                    kept.popleft()
+            self._forget(now)
             allowed = self.ratio * len(self._calls) + self.min_per_s * self.window_s
             if len(self._retries) + 1 > allowed:
                 return False
             self._retries.append(now)
             return True
+
+    def in_window(self) -> tuple[int, int]:
+        """The calls and retries the budget counts now."""
+        with self._lock:
+            self._forget(self._clock())
+            return len(self._calls), len(self._retries)
+
+    def _forget(self, now: float) -> None:
+        # Both ends prune: a healthy process never asks for a retry, and its calls must not
+        # pile up for ever.
+        for kept in (self._calls, self._retries):
+            while kept and kept[0] <= now - self.window_s:
+                kept.popleft()

@@ -128,7 +128,7 @@ class Policy:
             # The budget is asked last, so a retry is withdrawn only when it would be made.
             stop=stop_after_attempt(self.attempts)
             | stop_at_deadline(deadline, self._clock, self._min_attempt_s)
-            | self._budget_spent(operation),
+            | _BudgetSpent(self, operation),
             wait=self._wait,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,
@@ -156,9 +156,6 @@ class Policy:
             on_hedge=lambda: self.observer.hedged(operation),
         )
 
-    def _budget_spent(self, operation: str) -> stop_base:
-        return _BudgetSpent(self, operation)
-
     def _retrying(self, operation: str, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         reason = str(getattr(getattr(exc, "reason", None), "value", type(exc).__name__))
@@ -175,7 +172,7 @@ class Policy:
         self.observer.retried(operation, reason)
 
 
-class _BudgetSpent(stop_base):  # lower case in spirit: a tenacity stop strategy
+class _BudgetSpent(stop_base):
     """Stop when the retry budget has no retry left (tenacity asks it only before a retry)."""
 
     def __init__(self, policy: Policy, operation: str) -> None:

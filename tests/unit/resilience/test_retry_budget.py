@@ -59,11 +59,8 @@ def test_the_budget_refills_as_old_calls_leave_the_window():
 
     clock.now += 11  # the window has moved past all of them
     assert budget.try_retry() is False  # no calls in the window: nothing earned
-    budget.record_call()
-    budget.record_call()
-    budget.record_call()
-    budget.record_call()
-    budget.record_call()
+    for _ in range(5):
+        budget.record_call()
     assert budget.try_retry() is True  # 5 calls earn one retry
     assert budget.try_retry() is False
 
@@ -76,3 +73,14 @@ def test_a_healthy_share_of_retries_is_never_refused():
         if i % 10 == 0:  # one call in ten needs a retry: half the budget
             assert budget.try_retry()
         clock.now += 0.01
+
+
+def test_a_healthy_process_keeps_only_the_calls_of_one_window():
+    # No retry is ever asked for, so nothing but the calls themselves may forget old ones.
+    clock = Clock()
+    budget = RetryBudget(ratio=0.2, min_per_s=10, window_s=10, clock=clock)
+    for _ in range(100_000):  # 1,000 s of calls at 100 a second
+        budget.record_call()
+        clock.now += 0.01
+
+    assert budget.in_window() == (1000, 0)
