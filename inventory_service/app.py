@@ -50,5 +50,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_token=settings.admin_token,
         registry=registry,
     )
-    init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
+    init_web(app, ERRORS, settings)  # after flask-smorest, so our error handlers are the ones used
     return app

@@ -52,5 +52,5 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     smorest.register_blueprint(api)
     downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}
     app.register_blueprint(health_blueprint(engine, downstream))
-    init_web(app, ERRORS)  # after flask-smorest, so our error handlers are the ones used
+    init_web(app, ERRORS, settings)  # after flask-smorest, so our error handlers are the ones used
     return app

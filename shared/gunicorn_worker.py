@@ -10,6 +10,9 @@ a slow request handler never cuts its own response short.
 
 A buffering proxy in front (HAProxy's ``timeout http-request``) is the other usual answer; this
 bound holds whether or not one is there.
+
+The worker also times how long each request waited for a thread (``shared.admission``): from
+the main loop handing it to the pool to a thread taking it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 from gunicorn.http.errors import NoMoreData
 from gunicorn.workers.gthread import ThreadWorker
+
+from shared import admission
 
 
 class ClientTooSlow(NoMoreData):  # type: ignore[misc]
@@ -85,7 +90,12 @@ class BoundedReadWorker(ThreadWorker):  # type: ignore[misc]
 
     read_timeout_s = 10.0  # set from the settings by shared.gunicorn
 
+    def enqueue_req(self, conn: Any) -> None:
+        conn.enqueued_at = time.monotonic()
+        super().enqueue_req(conn)
+
     def handle(self, conn: Any) -> Any:
+        admission.note_wait(time.monotonic() - conn.enqueued_at)
         if not isinstance(conn.sock, DeadlineSocket):
             # Before the connection builds its parser, which keeps the socket it is given.
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout_s)
@@ -94,3 +104,4 @@ class BoundedReadWorker(ThreadWorker):  # type: ignore[misc]
             return super().handle(conn)
         finally:
             conn.sock.deadline = float("inf")  # waiting in the poller for the next request
+            admission.note_wait(None)

@@ -154,3 +154,32 @@ class ClientMetrics:
                 metrics.breaker_transitions.labels(new_state.name).inc()
 
         return Listener()
+
+
+QUEUE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+
+
+@functools.cache
+def admission_metrics(registry: CollectorRegistry | None) -> Callable[[float, str], None]:
+    """How long requests queued for a thread, and how many admission control refused, by why."""
+    waits = Histogram(
+        "http_queue_wait_seconds",
+        "Time a request waited for a worker thread",
+        buckets=QUEUE_BUCKETS,
+        registry=registry,
+    )
+    refused = Counter(
+        "admission_refused_total",
+        "Requests answered 503 OVERLOADED before any work, by reason (queue, deadline)",
+        ["reason"],
+        registry=registry,
+    )
+    for reason in ("queue", "deadline"):
+        refused.labels(reason)
+
+    def observe(wait_s: float, reason: str) -> None:
+        waits.observe(wait_s)
+        if reason:
+            refused.labels(reason).inc()
+
+    return observe

@@ -20,6 +20,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wrappers import Response as WsgiResponse
 
+from shared.admission import (
+    DEADLINE_ENVIRON,
+    EXEMPT_PREFIXES,
+    Admission,
+    Verdict,
+    current_wait,
+    deadline_ms,
+)
+from shared.config import Settings
 from shared.errors import (
     Conflict,
     DomainError,
@@ -33,6 +42,7 @@ from shared.errors import (
     envelope,
 )
 from shared.gunicorn_worker import ClientTooSlow
+from shared.metrics import admission_metrics
 
 ErrorMap = Mapping[type[DomainError], tuple[int, str]]
 # The typed errors both services raise, with their status and code: each service adds its own.
@@ -143,31 +153,67 @@ def json_depth(body: bytes, limit: int) -> int:
 STARTED = "resilient_orders.started"
 
 
-def front_door(app: Flask) -> None:
+def front_door(app: Flask, admission: Admission | None = None) -> None:
     """Note when each request arrived, before any hook (a gremlin's delay is part of the request's
-    time); answer 405 to a method outside ``KNOWN_METHODS`` before Flask and its metrics see it."""
+    time); answer 405 to a method outside ``KNOWN_METHODS`` before Flask and its metrics see it;
+    refuse what ``admission`` will not take (``shared.admission``), before anything else runs."""
     inner = app.wsgi_app
+    observe = admission_metrics(app.extensions.get("metrics_registry"))
 
     def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
         environ[STARTED] = time.perf_counter()
-        if environ.get("REQUEST_METHOD") in KNOWN_METHODS:
+        if environ.get("REQUEST_METHOD") not in KNOWN_METHODS:
+            return _unknown_method()(environ, start_response)
+        wait_s = current_wait()
+        if admission is None or wait_s is None or environ["PATH_INFO"].startswith(EXEMPT_PREFIXES):
             return inner(environ, start_response)
-        body = envelope(
-            "METHOD_NOT_ALLOWED",
-            "unknown HTTP method",
-            {"allowed": sorted(KNOWN_METHODS)},
-            uuid.uuid4().hex,
-        )
-        response = WsgiResponse(json.dumps(body), 405, mimetype="application/json")
-        response.headers["Allow"] = ", ".join(sorted(KNOWN_METHODS))
-        return response(environ, start_response)
+        verdict = admission.judge(wait_s, deadline_ms(environ.get(DEADLINE_ENVIRON)))
+        observe(wait_s, verdict.reason)
+        if verdict.admitted:
+            return inner(environ, start_response)
+        return _refused(verdict)(environ, start_response)
 
     app.wsgi_app = wsgi  # type: ignore[method-assign]
 
 
-def init_web(app: Flask, errors: ErrorMap) -> None:
-    """Install request ids, JSON-only bodies, the error handlers and the access log."""
-    front_door(app)
+def _unknown_method() -> WsgiResponse:
+    body = envelope(
+        "METHOD_NOT_ALLOWED", "unknown HTTP method", {"allowed": sorted(KNOWN_METHODS)}, _new_id()
+    )
+    response = WsgiResponse(json.dumps(body), 405, mimetype="application/json")
+    response.headers["Allow"] = ", ".join(sorted(KNOWN_METHODS))
+    return response
+
+
+def _refused(verdict: Verdict) -> WsgiResponse:
+    """``503 OVERLOADED``: the request was not started; the caller may come back after the wait."""
+    message = (
+        "the caller's deadline passed while the request queued; nothing was done"
+        if verdict.reason == "deadline"
+        else "the service is at capacity; nothing was done, retry after Retry-After-Ms"
+    )
+    details = {"reason": verdict.reason, "retry_after_ms": verdict.retry_after_ms}
+    body = envelope("OVERLOADED", message, details, _new_id())
+    response = WsgiResponse(json.dumps(body), 503, mimetype="application/json")
+    response.headers["Retry-After"] = "1"  # whole seconds only; the precise wait is below
+    response.headers["Retry-After-Ms"] = str(verdict.retry_after_ms)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def init_web(app: Flask, errors: ErrorMap, settings: Settings | None = None) -> None:
+    """Install admission control (with ``settings``), request ids, JSON-only bodies, the error
+    handlers and the access log."""
+    admission = None
+    if settings is not None:
+        admission = Admission(
+            settings.admission_target_ms / 1000, settings.admission_interval_ms / 1000
+        )
+    front_door(app, admission)
     app.before_request(_check_request)
     app.after_request(_access_log)
     app.register_error_handler(DomainError, _domain_errors(errors))

@@ -16,6 +16,7 @@ from order_service.inventory.port import (
     ReservationState,
 )
 from order_service.inventory.wire import reserve_payload
+from shared.admission import DEADLINE_HEADER
 from shared.forks import renew_after_fork
 from shared.resilience.failures import Reason
 
@@ -89,7 +90,12 @@ class HttpInventory:
                 self.base_url + path,
                 json=body,
                 timeout=(connect, read),
-                headers=self.extra_headers | dict(self.context()) | self._auth(),
+                headers=self.extra_headers
+                | dict(self.context())
+                | self._auth()
+                # How long this attempt will be waited for: inventory refuses the request
+                # rather than start it once that has passed in its queue (shared.admission).
+                | {DEADLINE_HEADER: str(int(read * 1000))},
             )
         except requests.Timeout as exc:
             raise InventoryUnavailable(Reason.TIMEOUT, str(exc)) from exc
@@ -106,7 +112,7 @@ def _reply(response: requests.Response) -> InventoryReply:
     if status in (401, 403):
         raise InventoryUnavailable(Reason.UNAUTHORISED, f"HTTP {status}")
     if status >= 500 or status == 429:
-        raise _server_error(status, _retry_after(response.headers.get("Retry-After")))
+        raise _server_error(status, _retry_after(response.headers))
     try:
         data = response.json()
     except ValueError as exc:
@@ -117,7 +123,12 @@ def _reply(response: requests.Response) -> InventoryReply:
     return InventoryReply(ReservationState(data["status"]), list(data.get("shortages") or []))
 
 
-def _retry_after(raw: str | None) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait inventory asked for: ``Retry-After-Ms`` (admission control) is the finer one."""
+    precise = headers.get("Retry-After-Ms")
+    if precise is not None and precise.isdigit():
+        return int(precise) / 1000
+    raw = headers.get("Retry-After")
     try:
         return max(0.0, float(raw)) if raw is not None else None
     except ValueError:

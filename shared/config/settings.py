@@ -329,6 +329,20 @@ class Settings:
         section=REQUESTS,
         positive=True,
     )
+    admission_target_ms: float = env(
+        5.0,
+        "admission control: once requests have queued for a thread longer than this for a "
+        "whole interval, those that waited longer are refused `503 OVERLOADED`",
+        section=REQUESTS,
+        positive=True,
+    )
+    admission_interval_ms: float = env(
+        40.0,
+        "admission control: the longest a burst may queue for a thread, and how long the queue "
+        "may stand before only `ADMISSION_TARGET_MS` is allowed (docs/overload.md)",
+        section=REQUESTS,
+        positive=True,
+    )
     # "N/period" as flask-limiter reads them, several separated by ";".
     rate_limit_orders_per_customer: str = env(
         DEFAULT_ORDER_LIMIT, "`POST /orders` per customer", section=REQUESTS
