@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help venv lock up down status logs psql-orders psql-inventory backup backups restore audit test test-unit test-chaos fuzz soak bench flames load lint clean screenshots
+.PHONY: help venv lock up down status logs psql-orders psql-inventory backup backups restore audit test test-unit test-chaos test-overload fuzz soak bench flames load lint clean screenshots
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and 
 	FUZZ_EXAMPLES=1000 FUZZ_RANDOM=1 FUZZ_REPORT=.run/fuzz-report.json $(PY) -m pytest tests/fuzz -q
 	@cat .run/fuzz-report.json
 	CONTRACT_EXAMPLES=200 $(PY) -m pytest tests/e2e/test_contract.py -q -s
+
+test-overload: venv ## Past saturation, slow clients, a login storm, a lock-out, a dead inventory (about 6 min); writes docs/overload.md
+	$(PY) -m lab.install
+	$(PY) -m lab.overload
 
 test-chaos: venv ## Run every chaos scenario against real processes; report in .run/chaos-report.json
 	$(PY) -m lab.chaos --json .run/chaos-report.json

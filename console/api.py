@@ -6,7 +6,8 @@ plain message and its per-field messages, so that a page can say what went wrong
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,8 @@ import requests
 # Long enough for the slowest answer the order API gives on purpose: a placement waits up to the
 # reserve deadline (6 s by default) before it answers 202 PENDING.
 TIMEOUT_S = (2.0, 15.0)
+# The longest a page waits, once, for a service at capacity that asked it to come back.
+MAX_WAIT_MS = 1000
 
 
 @dataclass
@@ -62,10 +65,19 @@ def _error(response: requests.Response) -> ApiError:
 class Api:
     """The order and inventory APIs as the person using the console may call them."""
 
-    def __init__(self, order_url: str, inventory_url: str) -> None:
+    def __init__(
+        self,
+        order_url: str,
+        inventory_url: str,
+        *,
+        forwarded: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
         self.order_url = order_url.rstrip("/")
         self.inventory_url = inventory_url.rstrip("/")
         self.http = requests.Session()  # pooled connections, shared by the console's threads
+        # Headers naming the browser behind the request being served (``shared.clients``), so
+        # the order service limits each console user on their own; the app provides them.
+        self.forwarded = forwarded
 
     def call(
         self,
@@ -78,13 +90,11 @@ class Api:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """One request; the status and JSON body of a success, or ``ApiError``."""
-        sent = dict(headers or {})
+        sent = {**self.forwarded(), **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
         try:
-            response = self.http.request(
-                method, url, json=body, params=params, headers=sent, timeout=TIMEOUT_S
-            )
+            response = self._send(method, url, body, params, sent)
         except requests.RequestException as exc:
             service = "order" if url.startswith(self.order_url) else "inventory"
             raise ApiError(
@@ -93,6 +103,28 @@ class Api:
         if response.status_code >= 400:
             raise _error(response)
         return response.status_code, response.json() if response.content else None
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+    ) -> requests.Response:
+        """One request, and once more if the service was at capacity and asked for a short wait:
+        an ``OVERLOADED`` answer means nothing was done, so sending it again is safe, and a
+        person would rather wait a tenth of a second than read an error."""
+        response = self.http.request(
+            method, url, json=body, params=params, headers=headers, timeout=TIMEOUT_S
+        )
+        wait_ms = response.headers.get("Retry-After-Ms", "")
+        if response.status_code == 503 and wait_ms.isdigit() and int(wait_ms) <= MAX_WAIT_MS:
+            time.sleep(int(wait_ms) / 1000)
+            response = self.http.request(
+                method, url, json=body, params=params, headers=headers, timeout=TIMEOUT_S
+            )
+        return response
 
     def orders(self, path: str) -> str:
         return f"{self.order_url}/api/v1{path}"

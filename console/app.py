@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, has_request_context, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -14,6 +15,7 @@ from console import session as who
 from console.api import Api, ApiError
 from console.status import StatusStrip
 from console.views import admin, auth, orders
+from shared.clients import CONSOLE_KEY, FORWARDED_CLIENT, ClientAddresses, networks
 from shared.config import Settings, load_settings
 from shared.logs import configure_logging
 
@@ -28,6 +30,20 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+def _forwarding(settings: Settings) -> Callable[[], Mapping[str, str]]:
+    """The headers that name the browser to the order service (``shared.clients``): none without
+    ``CONSOLE_FORWARD_KEY``, or outside a request (the status strip's own reads)."""
+    addresses = ClientAddresses(networks(settings.trusted_proxies))
+    key = settings.console_forward_key
+
+    def headers() -> Mapping[str, str]:
+        if not key or not has_request_context():
+            return {}
+        return {FORWARDED_CLIENT: addresses.of(request.environ), CONSOLE_KEY: key}
+
+    return headers
 
 
 def create_app(settings: Settings | None = None, api: Api | None = None) -> Flask:
@@ -45,7 +61,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
     CSRFProtect(app)
-    api = api or Api(settings.order_url, settings.inventory_url)
+    api = api or Api(settings.order_url, settings.inventory_url, forwarded=_forwarding(settings))
     app.extensions["console_api"] = api
     app.extensions["console_strip"] = StatusStrip(api, settings.prometheus_url)
     for blueprint in (auth.blueprint, orders.blueprint, admin.blueprint):

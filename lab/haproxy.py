@@ -1,7 +1,14 @@
-"""HAProxy in front of several instances of each service: its configuration, rendered.
+"""HAProxy in front of every service: its configuration, rendered.
 
-Used by ``make up`` with more than one instance and by the chaos scale scenarios. What it does,
-and why, is in docs/scale-out.md.
+``make up`` always runs it (one instance of each service or several), the chaos scale scenarios
+and the overload tests too; ``deploy/haproxy/`` holds the same configuration rendered for
+compose and Kubernetes (``python -m lab.haproxy`` writes it, a test holds it to this code).
+
+It is the buffering front gunicorn's documentation asks for: a request reaches a worker only
+once HAProxy has read all of it (``http-buffer-request``), within ``timeout http-request``, so a
+slow client holds an HAProxy connection (a few kilobytes) and never a worker thread; each source
+address may hold at most ``per_source_connections`` at once. What it does, and why, is in
+docs/scale-out.md and docs/overload.md.
 """
 
 from __future__ import annotations
@@ -25,6 +32,11 @@ _ERRORS = {
 }
 
 
+_RESOLVERS = ["", "resolvers system", "    parse-resolv-conf", "    hold valid 10s"]
+# Sized for one person's machine, where every client is 127.0.0.1; deploy/haproxy uses 100.
+LOCAL_PER_SOURCE = 1000
+
+
 @dataclass(frozen=True)
 class Frontend:
     """One service behind the load balancer: where clients reach it, and its instances."""
@@ -32,15 +44,29 @@ class Frontend:
     name: str
     bind: str
     servers: dict[str, str]  # instance name -> host:port
+    check_path: str = "/health/ready"
 
 
-def render(frontends: list[Frontend], metrics_bind: str, errors_dir: Path) -> str:
-    """The whole configuration; ``errors_dir`` receives the error pages it refers to."""
+def render(
+    frontends: list[Frontend],
+    metrics_bind: str,
+    errors_dir: Path,
+    *,
+    per_source_connections: int = LOCAL_PER_SOURCE,
+    errors_at: Path | None = None,
+    names: bool = False,
+    resolve: bool = False,
+) -> str:
+    """The whole configuration; ``errors_dir`` receives the error pages it refers to (found at
+    ``errors_at`` where HAProxy runs, if elsewhere). ``names``: the servers are DNS names, and
+    one not found at start leaves its server down instead of stopping HAProxy; ``resolve``:
+    they are looked up again as they change."""
     errors_dir.mkdir(parents=True, exist_ok=True)
     lines = [
         "global",
-        "    maxconn 4096",
+        "    maxconn 8000",  # two descriptors each: within a 20,000-file limit
         "    log stdout format raw local0 info",
+        *(_RESOLVERS if resolve else []),
         "",
         "defaults",
         "    mode http",
@@ -48,6 +74,9 @@ def render(frontends: list[Frontend], metrics_bind: str, errors_dir: Path) -> st
         "    option httplog",
         "    option dontlog-normal  # only errors and abnormal ends reach the log",
         "    timeout connect 1s",
+        # The client's address for the services' per-address limits (shared.clients); each
+        # frontend first drops what a client wrote itself, so the header holds what HAProxy saw.
+        "    option forwardfor",
         # Headers and, with http-buffer-request, the body must have arrived within 10 s: a
         # slow client is cut here instead of holding a worker thread.
         "    option http-buffer-request",
@@ -64,9 +93,8 @@ def render(frontends: list[Frontend], metrics_bind: str, errors_dir: Path) -> st
         "    option redispatch 1",
     ]
     for status in _ERRORS:
-        page = errors_dir / f"{status}.http"
-        page.write_text(_error_page(status))
-        lines.append(f"    errorfile {status} {page}")
+        (errors_dir / f"{status}.http").write_text(_error_page(status))
+        lines.append(f"    errorfile {status} {(errors_at or errors_dir) / f'{status}.http'}")
     lines += [
         "",
         "frontend metrics",
@@ -79,13 +107,21 @@ def render(frontends: list[Frontend], metrics_bind: str, errors_dir: Path) -> st
             "",
             f"frontend {frontend.name}",
             f"    bind {frontend.bind}",
+            # Connections per source address, counted as they open: past the limit one is
+            # closed at once, before a byte of it is read.
+            "    stick-table type ipv6 size 100k expire 60s store conn_cur",
+            "    tcp-request connection track-sc0 src",
+            f"    tcp-request connection reject if {{ sc0_conn_cur gt {per_source_connections} }}",
+            "    http-request del-header X-Forwarded-For",
             f"    default_backend {frontend.name}",
             "",
             f"backend {frontend.name}",
             "    balance leastconn",
-            "    option httpchk GET /health/ready",
+            f"    option httpchk GET {frontend.check_path}",
             "    http-check expect status 200",
-            f"    default-server check {CHECK}",
+            f"    default-server check {CHECK}"
+            + (" init-addr last,libc,none" if names or resolve else "")
+            + (" resolvers system" if resolve else ""),
         ]
         lines += [f"    server {name} {address}" for name, address in frontend.servers.items()]
         # When every instance fails its check at once (the shared database restarting, or all
@@ -137,3 +173,47 @@ def binary(install: bool = True) -> str:
 def command(config: Path) -> list[str]:
     """Foreground (-db): the caller owns the process and stops it by its pid."""
     return [binary(), "-db", "-f", str(config)]
+
+
+# The same front for the containerised layouts, rendered into the repository (checked in, and
+# held to this code by tests/deploy/test_edge.py). Each service is reached by its DNS name.
+GENERATED = "# Rendered by `python -m lab.haproxy` from lab/haproxy.py; edit that, not this.\n"
+IN_CONTAINER = Path("/usr/local/etc/haproxy/errors")
+DEPLOYED_PER_SOURCE = 100
+COMPOSE = Path("deploy/haproxy")
+KUBERNETES = Path("deploy/kubernetes/base/edge")
+
+
+def deployed(root: Path = processes.ROOT) -> dict[Path, str]:
+    """Each containerised layout's configuration file, by where it is kept under ``root`` (its
+    error pages are written there)."""
+    public = [
+        Frontend("orders", "0.0.0.0:3001", {"orders": "orders:3001"}),
+        Frontend("inventory", "0.0.0.0:3002", {"inventory": "inventory:3002"}),
+        Frontend("console", "0.0.0.0:8080", {"console": "console:8080"}, check_path="/login"),
+    ]
+
+    def rendered(frontends: list[Frontend], where: Path, resolve: bool) -> str:
+        return render(
+            frontends,
+            "0.0.0.0:8405",
+            root / where / "errors",
+            per_source_connections=DEPLOYED_PER_SOURCE,
+            errors_at=IN_CONTAINER,
+            names=True,
+            resolve=resolve,
+        )
+
+    return {
+        # Compose's containers change addresses when they restart: look their names up again.
+        COMPOSE / "haproxy.cfg": rendered(public, COMPOSE, resolve=True),
+        # Kubernetes Services keep their address: the name is read once. Only the order API is
+        # public there; inventory is reached from inside (deploy/kubernetes/base/network-policy).
+        KUBERNETES / "haproxy.cfg": rendered(public[:1], KUBERNETES, resolve=False),
+    }
+
+
+if __name__ == "__main__":
+    for path, text in deployed().items():
+        (processes.ROOT / path).write_text(GENERATED + text)
+        print(f"wrote {path}")

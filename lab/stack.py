@@ -4,9 +4,13 @@
 databases, adds demo products, and starts both services (and the reconciler) in the background.
 Running it twice is harmless: what already runs is left alone. ``down`` stops what ``up`` started.
 
-``ORDER_INSTANCES=N INVENTORY_INSTANCES=M`` (default 1 each) start N and M gunicorns on internal
-ports with HAProxy on the services' usual ports in front of them, Redis for the shared breaker
-and rate limits, and two reconcilers (docs/scale-out.md).
+HAProxy always stands on the usual ports in front of both services and the console, which
+listen on internal ones: it reads each request whole before a worker sees it and limits
+connections per client address (docs/overload.md). Redis always holds the rate limits and the
+breaker, so every worker of every instance counts together.
+
+``ORDER_INSTANCES=N INVENTORY_INSTANCES=M`` (default 1 each) start N and M gunicorns behind it,
+and two reconcilers (docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -37,8 +42,8 @@ from shared.migrate import upgrade
 
 RUN = processes.ROOT / ".run"
 LOCAL_ADDRESS_LIMIT = "200/second"
-# Scaled out: instance i of a service listens on its base + i, HAProxy on the usual ports.
-INSTANCE_PORTS = {"orders": 3100, "inventory": 3200}
+# Instance i of a service listens on its base + i, HAProxy on the usual ports.
+INSTANCE_PORTS = {"orders": 3100, "inventory": 3200, "console": 3300}
 HAPROXY_METRICS = "127.0.0.1:8405"
 LOCAL_REDIS_PORT = 6390
 TARGETS = RUN / "prometheus-targets"
@@ -175,9 +180,13 @@ def up() -> None:
     order_url = "http://" + settings.order_bind
     inventory_url = "http://" + settings.inventory_bind
     layout = layout_from_env()
-    if layout.scaled:
-        env.setdefault("REDIS_URL", _start_redis())
-        env["INVENTORY_URL"] = inventory_url  # through HAProxy, like every other client
+    env.setdefault("REDIS_URL", _start_redis())
+    env["INVENTORY_URL"] = inventory_url  # through HAProxy, like every other client
+    # HAProxy on this machine is the only proxy whose X-Forwarded-For the services believe; the
+    # console names each browser to the order service with a key only the two hold.
+    env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
+    if not settings.is_production:
+        env.setdefault("CONSOLE_FORWARD_KEY", _forward_key())
     binds = _binds(layout, settings)
     for name in layout.instances("inventory") + layout.instances("orders"):
         service = service_of(name)
@@ -190,8 +199,8 @@ def up() -> None:
         }
         ready = f"http://{bind}/health/ready"
         _start(name, processes.gunicorn_command(service), ready, metrics_env)
-    if layout.scaled:
-        _start_haproxy(layout, settings, binds)
+    _start_console(env, settings, binds["console"])
+    _start_haproxy(layout, settings, binds)
     for name in layout.instances("reconciler"):
         reconciler_env = processes.own_database_only(env, "orders", settings)
         reconciler_env["RECONCILER_METRICS_BIND"] = binds[name]
@@ -216,14 +225,14 @@ def up() -> None:
         env.setdefault("PROMETHEUS_URL", "http://127.0.0.1:9090")
     else:
         watching = "Prometheus:        not installed; run: sudo apt-get install prometheus"
-    console_url = _start_console(env, settings)
+    console_url = "http://" + settings.console_bind
     print(f"""
 Console:           {console_url}   (log in as the admin below, or sign up)
 Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
 {watching}
 Metrics:           {order_url}/metrics {inventory_url}/metrics http://{settings.reconciler_metrics_bind}/metrics
-{_scaled_note(layout)}Admin account:     {admin}
+{_front_note(layout)}Admin account:     {admin}
 
 Try it (sign up, log in, order; the README has more):
   O={order_url}/api/v1; J='Content-Type: application/json'
@@ -237,29 +246,40 @@ Try it (sign up, log in, order; the README has more):
 Stop everything with: make down""")
 
 
-def _start_console(env: dict[str, str], settings: Settings) -> str:
-    """The web console, on the public APIs (through HAProxy when scaled) and Prometheus."""
+def _forward_key() -> str:
+    """The console's key for naming browsers to the order service: made once, kept in .run/,
+    so a service ``up`` starts again later (a restore) shares it with the running console."""
+    kept = RUN / "console-forward-key"
+    if not kept.exists():
+        kept.touch(mode=0o600)
+        kept.write_text(secrets.token_urlsafe(32))
+    return kept.read_text().strip()
+
+
+def _start_console(env: dict[str, str], settings: Settings, bind: str) -> None:
+    """The web console on an internal port, on the public APIs (through HAProxy) and
+    Prometheus."""
     console_env = {
         **processes.without_databases(env),
         "ORDER_URL": "http://" + settings.order_bind,
         "INVENTORY_URL": "http://" + settings.inventory_bind,
+        "CONSOLE_BIND": bind,
     }
-    url = "http://" + settings.console_bind
-    _start("console", processes.gunicorn_command("console"), url + "/login", console_env)
-    return url
+    _start("console", processes.gunicorn_command("console"), f"http://{bind}/login", console_env)
 
 
 def _binds(layout: Layout, settings: Settings) -> dict[str, str]:
-    """Where each process listens: one instance on the usual port, more on internal ones."""
+    """Where each process listens: every service instance on an internal port (HAProxy takes
+    the usual ones); the reconcilers' metrics from the usual port on."""
     host, _, metrics_port = settings.reconciler_metrics_bind.rpartition(":")
     binds = {
         name: f"{host}:{int(metrics_port) + i * 10}"
         for i, name in enumerate(layout.instances("reconciler"))
     }
-    for service, usual in (("orders", settings.order_bind), ("inventory", settings.inventory_bind)):
+    for service in ("orders", "inventory"):
         for i, name in enumerate(layout.instances(service)):
-            scaled = f"127.0.0.1:{INSTANCE_PORTS[service] + i + 1}"
-            binds[name] = scaled if layout.scaled else usual
+            binds[name] = f"127.0.0.1:{INSTANCE_PORTS[service] + i + 1}"
+    binds["console"] = f"127.0.0.1:{INSTANCE_PORTS['console'] + 1}"
     return binds
 
 
@@ -280,10 +300,16 @@ def _start_haproxy(layout: Layout, settings: Settings, binds: dict[str, str]) ->
         )
         for service in ("orders", "inventory")
     ]
+    frontends.append(
+        haproxy.Frontend(
+            "console", settings.console_bind, {"console": binds["console"]}, check_path="/login"
+        )
+    )
     config = RUN / "haproxy.cfg"
     config.write_text(haproxy.render(frontends, HAPROXY_METRICS, RUN / "haproxy-errors"))
     ready = "http://" + settings.order_bind + "/health/ready"
     _start("haproxy", haproxy.command(config), ready, dict(os.environ))
+    processes.wait_ready(f"http://{settings.console_bind}/login")
 
 
 def _write_targets(layout: Layout, binds: dict[str, str]) -> None:
@@ -293,17 +319,15 @@ def _write_targets(layout: Layout, binds: dict[str, str]) -> None:
         {"targets": [binds[name] for name in layout.instances(service)], "labels": {"job": service}}
         for service in ("orders", "inventory", "reconciler")
     ]
-    if layout.scaled:
-        groups.append({"targets": [HAPROXY_METRICS], "labels": {"job": "haproxy"}})
+    groups.append({"targets": [HAPROXY_METRICS], "labels": {"job": "haproxy"}})
     (TARGETS / "local.json").write_text(json.dumps(groups, indent=2) + "\n")
 
 
-def _scaled_note(layout: Layout) -> str:
-    if not layout.scaled:
-        return ""
+def _front_note(layout: Layout) -> str:
     return (
         f"Instances:         {layout.orders} order, {layout.inventory} inventory, "
-        f"{layout.reconcilers} reconcilers, behind HAProxy (metrics http://{HAPROXY_METRICS}/metrics)\n"
+        f"{layout.reconcilers} reconciler(s), behind HAProxy "
+        f"(metrics http://{HAPROXY_METRICS}/metrics), Redis for limits and the breaker\n"
     )
 
 
@@ -314,7 +338,7 @@ def _pidfiles() -> list[str]:
 
 # The order ``up`` starts them in; ``down`` stops them the other way round, so nothing loses
 # what it needs while it drains.
-_START_ORDER = ["redis", "inventory", "orders", "haproxy", "reconciler", "prometheus", "console"]
+_START_ORDER = ["redis", "inventory", "orders", "console", "haproxy", "reconciler", "prometheus"]
 
 
 def _in_start_order(names: list[str]) -> list[str]:

@@ -20,11 +20,18 @@ def _accounts() -> accounts.Accounts:
     return current_app.extensions["accounts"]  # type: ignore[no-any-return]
 
 
-def _limit(email: str) -> None:
-    # Per address and per email: a guessing script is slowed down whichever it varies.
+def _limit_signup(email: str) -> None:
+    # Per address and per email: a script minting accounts is slowed whichever it varies.
     settings = current_app.extensions["settings"]
-    limits.check("auth-address", settings.rate_limit_auth_per_address, limits.address())
-    limits.check("auth-email", settings.rate_limit_auth_per_email, email.lower())
+    limits.check("signup-address", settings.rate_limit_auth_per_address, limits.address())
+    limits.check("signup-email", settings.rate_limit_auth_per_email, email.lower())
+
+
+def _limit_login() -> None:
+    # Per address only: per email, failures delay the next attempt instead
+    # (order_service.accounts.throttle), so nobody can lock an account by guessing wrong.
+    settings = current_app.extensions["settings"]
+    limits.check("login-address", settings.rate_limit_auth_per_address, limits.address())
 
 
 @blueprint.route("/signup")
@@ -35,7 +42,7 @@ class Signup(MethodView):
     @blueprint.alt_response(429, schema=ApiErrorSchema, description="RATE_LIMITED")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a customer account (signup never makes an admin)."""
-        _limit(body["email"])
+        _limit_signup(body["email"])
         user = accounts.signup(_accounts(), body["email"], body["password"])
         return {"id": str(user.id), "email": user.email, "role": user.role}
 
@@ -45,10 +52,16 @@ class Login(MethodView):
     @blueprint.arguments(LoginSchema)
     @blueprint.response(200, TokenSchema)
     @blueprint.alt_response(401, schema=ApiErrorSchema, description="INVALID_CREDENTIALS")
-    @blueprint.alt_response(429, schema=ApiErrorSchema, description="RATE_LIMITED")
+    @blueprint.alt_response(
+        429, schema=ApiErrorSchema, description="RATE_LIMITED, or LOGIN_DELAYED after failures"
+    )
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A bearer token for ``Authorization: Bearer <access_token>``."""
-        _limit(body["email"])
+        """A bearer token for ``Authorization: Bearer <access_token>``.
+
+        Each failed login for an email past the first few delays the next attempt for it
+        (doubling, up to ``AUTH_FAILURE_DELAY_MAX_S``); an attempt inside the delay is answered
+        ``429 LOGIN_DELAYED`` with ``Retry-After`` and ``details.retry_after_ms``, unchecked."""
+        _limit_login()
         login = accounts.login(_accounts(), body["email"], body["password"])
         return {
             "access_token": login.access_token,

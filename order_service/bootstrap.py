@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from order_service.accounts import Accounts
 from order_service.accounts.hashing import BoundedHasher
+from order_service.accounts.throttle import FailureDelay
 from order_service.delivery import Deliverer
 from order_service.inventory import InventoryPort, InventoryUnavailable
 from order_service.inventory.http import HttpInventory
@@ -129,6 +130,7 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
         reserve_timeout_s=settings.order_reserve_deadline_s,
         key_lease_s=settings.idempotency_lease_s,
         key_ttl_s=settings.idempotency_ttl_s,
+        daily_order_cap=settings.orders_per_customer_per_day,
     )
 
 
@@ -150,5 +152,11 @@ def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Ac
         issuer=build_issuer(settings),
         audience=settings.auth_audience,
         token_ttl_s=settings.auth_token_ttl_s,
+        delay=FailureDelay(
+            settings.auth_failures_free,
+            settings.auth_failure_delay_s,
+            settings.auth_failure_delay_max_s,
+            settings.auth_failure_window_s,
+        ),
     )
     return accounts, engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict, DomainError, InvalidTransition, NotFound
+from shared.errors import Conflict, DomainError, InvalidTransition, NotFound, RateLimited
 
 
 class OrderStatus(StrEnum):
@@ -147,6 +148,27 @@ class EmailTaken(Conflict):
 
 class InvalidCredentials(DomainError):
     """Wrong email or password (which one is not said)."""
+
+
+class LoginDelayed(RateLimited):
+    """This email failed to log in just now; the next attempt is checked after the wait."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(
+            "too many failed logins for this email; try again after Retry-After",
+            {"retry_after_ms": math.ceil(wait_s * 1000)},
+            retry_after_s=max(1, math.ceil(wait_s)),
+        )
+
+
+class DailyOrderCapReached(DomainError):
+    """The customer placed as many orders as a day allows; nothing was recorded."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(
+            f"at most {cap} orders per customer in 24 hours; nothing was recorded",
+            {"limit": cap, "window_s": 86400},
+        )
 
 
 class OrderNotFound(NotFound):

@@ -16,17 +16,28 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from order_service.domain import Order
-from order_service.ports import Answer, NewKey
+from order_service.domain import DailyOrderCapReached, Order
+from order_service.ports import Answer, DailyCap, NewKey
+
+# Without a cap: counted since the order's own time, which no stored order is after.
+_NO_CAP = 2**31 - 1
 
 # Every parameter is cast: in a SELECT list a NULL one has no type of its own, and one used
 # twice must have a single type.
 # The key is claimed first (a live one stops everything else: the CTEs below read
 # ``claimed``); an expired one is taken over in the same statement. Without a key
 # the claim inserts nothing and the order is written unconditionally.
+# ``room`` counts the customer's orders of the last day, stopping at the cap (an index range
+# on orders_customer_newest); without room nothing is claimed or written.
 _RECORD = text(
     """
-WITH claimed AS (
+WITH room AS (
+    SELECT count(*) < CAST(:cap AS int) AS ok FROM (
+        SELECT 1 FROM orders WHERE customer_id = CAST(:customer_id AS text)
+            AND created_at > CAST(:since AS timestamptz)
+        LIMIT CAST(:cap AS int)
+    ) recent
+), claimed AS (
     INSERT INTO idempotency_keys AS k (customer_id, key, fingerprint, order_id, response_status,
         response_body, completed, locked_until, created_at, expires_at)
     SELECT CAST(:customer_id AS text), CAST(:key AS text), CAST(:fingerprint AS text),
@@ -34,7 +45,7 @@ WITH claimed AS (
         CAST(:completed AS boolean),
         CAST(:locked_until AS timestamptz), CAST(:now AS timestamptz),
         CAST(:expires_at AS timestamptz)
-    WHERE CAST(:key AS text) IS NOT NULL
+    WHERE CAST(:key AS text) IS NOT NULL AND (SELECT ok FROM room)
     ON CONFLICT (customer_id, key) DO UPDATE SET
         fingerprint = excluded.fingerprint, order_id = excluded.order_id,
         response_status = excluded.response_status, response_body = excluded.response_body,
@@ -48,7 +59,7 @@ WITH claimed AS (
     SELECT CAST(:order_id AS uuid), CAST(:customer_id AS text), CAST(:status AS text),
         CAST(:version AS int), NULL, NULL,
         CAST(:now AS timestamptz), CAST(:now AS timestamptz)
-    WHERE CAST(:key AS text) IS NULL OR EXISTS (SELECT 1 FROM claimed)
+    WHERE (SELECT ok FROM room) AND (CAST(:key AS text) IS NULL OR EXISTS (SELECT 1 FROM claimed))
     RETURNING id
 ), lines AS (
     INSERT INTO order_lines (order_id, sku, quantity)
@@ -59,12 +70,14 @@ WITH claimed AS (
     SELECT placed.id, h.status, h.reason, h.at, h.actor
     FROM placed, unnest(CAST(:h_status AS text[]), CAST(:h_reason AS text[]),
         CAST(:h_at AS timestamptz[]), CAST(:h_actor AS text[])) AS h(status, reason, at, actor)
+), queued AS (
+    INSERT INTO outbox (order_id, command, payload, created_at, next_attempt_at)
+    SELECT placed.id, 'reserve', CAST(:payload AS jsonb), CAST(:now AS timestamptz),
+        CAST(:not_before AS timestamptz)
+    FROM placed
+    RETURNING id
 )
-INSERT INTO outbox (order_id, command, payload, created_at, next_attempt_at)
-SELECT placed.id, 'reserve', CAST(:payload AS jsonb), CAST(:now AS timestamptz),
-    CAST(:not_before AS timestamptz)
-FROM placed
-RETURNING id
+SELECT (SELECT id FROM queued) AS command_id, (SELECT ok FROM room) AS room
 """
 ).bindparams(bindparam("payload", type_=JSONB))
 
@@ -100,9 +113,14 @@ class PlacementRepository:
         self.conn = conn
 
     def record(
-        self, order: Order, payload: dict[str, Any], not_before: datetime, key: NewKey | None
+        self,
+        order: Order,
+        payload: dict[str, Any],
+        not_before: datetime,
+        key: NewKey | None,
+        cap: DailyCap | None = None,
     ) -> int | None:
-        command_id = self.conn.execute(
+        command_id, room = self.conn.execute(
             _RECORD,
             {
                 "order_id": order.id,
@@ -122,11 +140,16 @@ class PlacementRepository:
                 "completed": key.completed if key else None,
                 "locked_until": key.locked_until if key else None,
                 "expires_at": key.expires_at if key else None,
+                "cap": cap.limit if cap else _NO_CAP,
+                "since": cap.since if cap else order.created_at,
             },
-        ).scalar_one_or_none()
+        ).one()
+        if not room:
+            assert cap is not None
+            raise DailyOrderCapReached(cap.limit)
         if command_id is not None:
             order.new_history.clear()
-        return command_id
+        return int(command_id) if command_id is not None else None
 
     def settle(
         self,

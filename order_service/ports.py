@@ -95,11 +95,23 @@ class Orders(Protocol):
 
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
 
+    def purge_rejected(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` REJECTED orders created before ``before``, with their lines,
+        history and (delivered) commands; how many went."""
+
     def count_pending(self) -> int: ...
 
     def count_attention(self) -> int:
         """Orders flagged for a person (a refused command, or the audit)."""
         ...
+
+
+@dataclass(frozen=True)
+class DailyCap:
+    """At most ``limit`` orders per customer created after ``since`` (a day before now)."""
+
+    limit: int
+    since: datetime
 
 
 class Placements(Protocol):
@@ -110,11 +122,18 @@ class Placements(Protocol):
     """
 
     def record(
-        self, order: Order, payload: dict[str, Any], not_before: datetime, key: NewKey | None
+        self,
+        order: Order,
+        payload: dict[str, Any],
+        not_before: datetime,
+        key: NewKey | None,
+        cap: DailyCap | None = None,
     ) -> int | None:
         """Store the order, its history, its reserve command and its key; the command's id.
 
         None, and nothing stored, when ``key`` is live already (a repeat of a request).
+        ``DailyOrderCapReached``, and nothing stored, when the customer has ``cap.limit``
+        orders since ``cap.since``.
         """
         ...
 
@@ -136,12 +155,29 @@ class Placements(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LoginFailures:
+    """The failed logins of one email since its last success (within the window)."""
+
+    failures: int
+    last_failed_at: datetime
+
+
 class Users(Protocol):
     def add(self, user: User) -> bool: ...
 
     def by_email(self, email: str) -> User | None: ...
 
     def set_password(self, email: str, password_hash: str, role: str) -> None: ...
+
+    def failures(self, email: str) -> LoginFailures | None: ...
+
+    def record_failure(self, email: str, now: datetime, forget_before: datetime) -> None:
+        """One more failure; those before ``forget_before`` no longer count."""
+
+    def clear_failures(self, email: str) -> None: ...
+
+    def purge_failures(self, before: datetime) -> int: ...
 
 
 class Keys(Protocol):

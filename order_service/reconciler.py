@@ -3,7 +3,8 @@
 Run it as ``python -m order_service.reconciler``; several may run at once. Each pass claims due
 outbox commands (``FOR UPDATE SKIP LOCKED`` plus a lease, so a reconciler that dies mid-delivery
 frees its rows when the lease runs out), delivers them, cancels PENDING orders older than
-``ORDER_PENDING_TTL_S`` (which releases their stock), and drops expired idempotency keys.
+``ORDER_PENDING_TTL_S`` (which releases their stock), and drops expired idempotency keys,
+rejected orders past ``REJECTED_ORDER_RETENTION_S`` and failed logins past their window.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
@@ -36,12 +38,18 @@ class Reconciler:
     concurrency: int = 8
     # Told of every delivery: (command, delivered?). Metrics plug in here.
     on_delivery: Callable[[str, bool], None] = lambda command, delivered: None
+    # How long rejected orders and failed logins are kept (None: for ever), and how often the
+    # reconciler looks for what is past it: deletes are rare, and each pass need not ask.
+    rejected_retention_s: float | None = None
+    login_failure_window_s: float | None = None
+    purge_every_s: float = 60.0
+    _purged_at: float = field(default=float("-inf"), init=False)
 
     def run_once(self) -> int:
         """One pass; returns how many commands and orders it handled."""
         handled = self._deliver_due()
         handled += self._expire_pending()
-        self._purge_keys()
+        self._purge()
         return handled
 
     def run(self, stop: threading.Event) -> None:
@@ -108,10 +116,26 @@ class Reconciler:
                 pass  # it was resolved meanwhile; nothing to do
         return len(stale)
 
-    def _purge_keys(self) -> None:
+    def _purge(self) -> None:
+        """What is kept only for a while: expired idempotency keys (every pass), and once a
+        minute rejected orders past their retention (a batch at a time, so no transaction
+        holds locks for long) and old failed logins. Each in its own transaction."""
+        now = self.ctx.now()
         with self.ctx.uow() as tx:
-            tx.keys.purge_expired(self.ctx.now())
+            tx.keys.purge_expired(now)
             tx.commit()
+        if time.monotonic() - self._purged_at < self.purge_every_s:
+            return
+        self._purged_at = time.monotonic()
+        if self.rejected_retention_s is not None:
+            before = now - timedelta(seconds=self.rejected_retention_s)
+            with self.ctx.uow() as tx:
+                tx.orders.purge_rejected(before, self.batch_size)
+                tx.commit()
+        if self.login_failure_window_s is not None:
+            with self.ctx.uow() as tx:
+                tx.users.purge_failures(now - timedelta(seconds=self.login_failure_window_s))
+                tx.commit()
 
 
 def main() -> None:
@@ -147,6 +171,8 @@ def main() -> None:
         settings.reconciler_batch_size,
         settings.reconciler_interval_s,
         settings.reconciler_concurrency,
+        rejected_retention_s=settings.rejected_order_retention_s,
+        login_failure_window_s=settings.auth_failure_window_s,
         on_delivery=lambda command, ok: deliveries.labels(
             command, "delivered" if ok else "failed"
         ).inc(),

@@ -163,6 +163,24 @@ class OrderRepository:
         )
         return [r.id for r in rows]
 
+    def purge_rejected(self, before: datetime, limit: int) -> int:
+        """REJECTED orders placed before ``before``, oldest first, ``limit`` at a time (lines and
+        history go with them by cascade; their commands were refused, so nothing is left to do)."""
+        doomed = (
+            select(orders.c.id)
+            .where(orders.c.status == OrderStatus.REJECTED.value, orders.c.created_at < before)
+            .order_by(orders.c.created_at)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        gone = self.conn.execute(
+            delete(orders).where(orders.c.id.in_(doomed)).returning(orders.c.id)
+        )
+        ids = [r.id for r in gone]
+        if ids:
+            self.conn.execute(delete(outbox).where(outbox.c.order_id.in_(ids)))
+        return len(ids)
+
     def _lines(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[OrderLine, ...]]:
         found: dict[uuid.UUID, list[OrderLine]] = defaultdict(list)
         if ids:

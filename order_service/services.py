@@ -15,6 +15,7 @@ from typing import Any
 from order_service.delivery import Deliverer
 from order_service.domain import (
     CommandKind,
+    DailyOrderCapReached,
     IdempotencyKeyReused,
     Order,
     OrderLine,
@@ -23,7 +24,7 @@ from order_service.domain import (
     RequestInProgress,
 )
 from order_service.inventory.wire import reserve_payload
-from order_service.ports import Answer, NewKey, OutboxCommand, StoredKey, UowFactory
+from order_service.ports import Answer, DailyCap, NewKey, OutboxCommand, StoredKey, UowFactory
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class OrderContext:
     reserve_timeout_s: float = 6.0
     key_lease_s: float = 30.0
     key_ttl_s: float = 86400.0
+    daily_order_cap: int | None = None  # orders per customer in 24 hours
 
     def now(self) -> datetime:
         return self.deliverer.clock()
@@ -127,18 +129,34 @@ def _record(
     new_key: NewKey | None,
 ) -> int | StoredKey:
     """The reserve command's id once the order is stored, or the live key that stopped it."""
+    cap = None
+    if ctx.daily_order_cap is not None:
+        cap = DailyCap(ctx.daily_order_cap, order.created_at - timedelta(days=1))
     while True:
-        with ctx.uow(single_statement=True) as tx:
-            command_id = tx.placements.record(order, payload, not_before, new_key)
-            tx.commit()
+        try:
+            with ctx.uow(single_statement=True) as tx:
+                command_id = tx.placements.record(order, payload, not_before, new_key, cap)
+                tx.commit()
+        except DailyOrderCapReached:
+            # A repeat of an order placed before the cap was reached is still its answer.
+            stored = _stored(ctx, new_key)
+            if stored is None:
+                raise
+            return stored
         if command_id is not None:
             return command_id
         assert new_key is not None  # only a live key stops the order from being recorded
-        with ctx.uow(single_statement=True) as tx:
-            stored = tx.keys.stored(new_key.customer_id, new_key.key)
+        stored = _stored(ctx, new_key)
         if stored is not None:
             return stored
         # The key expired and was purged between the two statements: claim it again.
+
+
+def _stored(ctx: OrderContext, key: NewKey | None) -> StoredKey | None:
+    if key is None:
+        return None
+    with ctx.uow(single_statement=True) as tx:
+        return tx.keys.stored(key.customer_id, key.key)
 
 
 def _reserve_now(

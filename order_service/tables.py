@@ -119,6 +119,17 @@ users = Table(
     CheckConstraint("role IN ('customer', 'admin')", name="user_role"),
 )
 
+# Failed logins per email (known or not): each one delays the next attempt a little longer, and
+# a success clears them (order_service.accounts.throttle). Kept for a window, then purged.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("email", String(254), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Index("login_failures_oldest", "last_failed_at"),
+)
+
 audit_runs = Table(
     "audit_runs",
     metadata,

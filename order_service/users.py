@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select
+from datetime import datetime
+
+from sqlalchemy import Connection, case, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
-from order_service.ports import User
-from order_service.tables import users
+from order_service.ports import LoginFailures, User
+from order_service.tables import login_failures, users
 
 
 class UserRepository:
@@ -41,3 +43,35 @@ class UserRepository:
             .where(users.c.email == email)
             .values(password_hash=password_hash, role=role)
         )
+
+    def failures(self, email: str) -> LoginFailures | None:
+        row = self.conn.execute(
+            select(login_failures.c.failures, login_failures.c.last_failed_at).where(
+                login_failures.c.email == email
+            )
+        ).first()
+        return LoginFailures(row.failures, row.last_failed_at) if row else None
+
+    def record_failure(self, email: str, now: datetime, forget_before: datetime) -> None:
+        # One statement, so concurrent failures for one email all count.
+        stale = login_failures.c.last_failed_at < forget_before
+        self.conn.execute(
+            insert(login_failures)
+            .values(email=email, failures=1, last_failed_at=now)
+            .on_conflict_do_update(
+                index_elements=[login_failures.c.email],
+                set_={
+                    "failures": case((stale, 1), else_=login_failures.c.failures + 1),
+                    "last_failed_at": now,
+                },
+            )
+        )
+
+    def clear_failures(self, email: str) -> None:
+        self.conn.execute(delete(login_failures).where(login_failures.c.email == email))
+
+    def purge_failures(self, before: datetime) -> int:
+        result = self.conn.execute(
+            delete(login_failures).where(login_failures.c.last_failed_at < before)
+        )
+        return result.rowcount

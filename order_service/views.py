@@ -37,6 +37,8 @@ ERRORS = {
     domain.EmailTaken: (409, "EMAIL_TAKEN"),
     domain.RequestInProgress: (409, "REQUEST_IN_PROGRESS"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
+    domain.LoginDelayed: (429, "LOGIN_DELAYED"),
+    domain.DailyOrderCapReached: (429, "ORDER_LIMIT_REACHED"),
     RateLimited: (429, "RATE_LIMITED"),
 }
 _ORDER = "/api/v1/orders/{order_id}"
@@ -100,7 +102,11 @@ class Orders(MethodView):
         schema=ApiErrorSchema,
         description="INSUFFICIENT_STOCK, UNKNOWN_SKU or IDEMPOTENCY_KEY_REUSED",
     )
-    @api.alt_response(429, schema=ApiErrorSchema, description="RATE_LIMITED")
+    @api.alt_response(
+        429,
+        schema=ApiErrorSchema,
+        description="RATE_LIMITED, or ORDER_LIMIT_REACHED (the daily cap; nothing stored)",
+    )
     def post(self, body: dict[str, Any], headers: dict[str, Any]) -> Response:
         """Place an order; send an ``Idempotency-Key`` to make retrying the request safe."""
         caller = current_principal()

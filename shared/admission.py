@@ -2,12 +2,14 @@
 
 Past saturation a queue only grows, and every caller waits longer for the same goodput. Each
 request's **queue wait** (from the worker's main loop handing it to the thread pool to a thread
-taking it, ``shared.gunicorn_worker``) is judged by CoDel's rule as Facebook's servers apply it
-("Fail at scale", ACM Queue 2015): while the queue has emptied within the last ``interval``, a
-burst may wait up to ``interval``; once it has stood for longer than that, only requests that
-waited less than ``target`` are served. The excess is answered ``503 OVERLOADED`` with
-``Retry-After-Ms``, before Flask, authentication or the database see it, so a refusal records
-nothing and costs about a millisecond of a thread.
+taking it, ``shared.gunicorn_worker``) is judged by CoDel's rule (Nichols and Jacobson, 2012;
+as Facebook's servers apply it to request queues, "Fail at scale", ACM Queue 2015): while some
+request has found the queue short (waited at most ``target``) within the last ``interval``,
+every request is served, however long it waited: a burst, or one unlucky request behind a slow
+one, is no overload. Once no request has for a whole interval, the queue is standing and only
+requests that waited at most ``target`` are served. The excess is answered ``503 OVERLOADED``
+with ``Retry-After-Ms``, before Flask, authentication or the database see it, so a refusal
+records nothing and costs about a millisecond of a thread, and the queue drains at once.
 
 A caller's own deadline (``X-Request-Deadline-Ms``: how long it will still wait, as the order
 service tells inventory) is a second budget: a request that waited longer than that is refused
@@ -73,8 +75,7 @@ class Admission:
         if wait_s <= self.target_s:
             self._last_short = self._clock()
             return Verdict(True)
-        allowed = self.target_s if self.overloaded() else self.interval_s
-        if wait_s <= allowed:
+        if not self.overloaded():
             return Verdict(True)
         return Verdict(False, "queue", self._retry_after_ms())
 

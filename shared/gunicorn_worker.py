@@ -12,7 +12,9 @@ A buffering proxy in front (HAProxy's ``timeout http-request``) is the other usu
 bound holds whether or not one is there.
 
 The worker also times how long each request waited for a thread (``shared.admission``): from
-the main loop handing it to the pool to a thread taking it.
+the main loop handing it to the pool to a thread taking it, when every thread was busy as it
+arrived. A request that found a thread free has not queued, however long the operating system
+took to run that thread (a starved machine is not a reason to refuse the work).
 """
 
 from __future__ import annotations
@@ -89,13 +91,20 @@ class BoundedReadWorker(ThreadWorker):  # type: ignore[misc]
     """gthread, with each request's reads bounded by ``read_timeout_s`` in all."""
 
     read_timeout_s = 10.0  # set from the settings by shared.gunicorn
+    _in_pool = 0  # handed to the pool and not finished; only the main loop's thread counts
 
     def enqueue_req(self, conn: Any) -> None:
+        conn.queued = self._in_pool >= self.cfg.threads
         conn.enqueued_at = time.monotonic()
+        self._in_pool += 1
         super().enqueue_req(conn)
 
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        self._in_pool -= 1
+        super().finish_request(conn, fs)
+
     def handle(self, conn: Any) -> Any:
-        admission.note_wait(time.monotonic() - conn.enqueued_at)
+        admission.note_wait(time.monotonic() - conn.enqueued_at if conn.queued else 0.0)
         if not isinstance(conn.sock, DeadlineSocket):
             # Before the connection builds its parser, which keeps the socket it is given.
             conn.sock = DeadlineSocket(conn.sock, self.read_timeout_s)

@@ -13,13 +13,14 @@ import functools
 import math
 import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
+from shared.clients import ClientAddresses, networks
 from shared.config import Settings
 from shared.errors import RateLimited
 from shared.metrics import shared_state_metrics
@@ -41,6 +42,9 @@ def init_limits(app: Flask, settings: Settings) -> Limiter:
         key_prefix="rate",
     )
     app.extensions["rate_limits"] = limiter
+    app.extensions["client_addresses"] = ClientAddresses(
+        networks(settings.trusted_proxies), settings.console_forward_key
+    )
     on_change = shared_state_metrics(app.extensions.get("metrics_registry"))
     app.extensions["rate_limits_link"] = SharedLink("rate-limits", on_change=on_change)
     return limiter
@@ -82,4 +86,6 @@ def check(name: str, limit: str, key: str) -> None:
 
 
 def address() -> str:
-    return get_remote_address()
+    """The caller's address as per-address limits count it (``shared.clients``)."""
+    addresses: ClientAddresses = current_app.extensions["client_addresses"]
+    return addresses.of(request.environ)

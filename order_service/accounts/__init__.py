@@ -7,13 +7,14 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from order_service.accounts.hashing import Hasher
-from order_service.domain import EmailTaken, InvalidCredentials
+from order_service.accounts.throttle import FailureDelay
+from order_service.domain import EmailTaken, InvalidCredentials, LoginDelayed
 from order_service.ports import OrderUnitOfWork, User
 from shared.auth import Role
 from shared.auth.tokens import TokenIssuer
@@ -37,6 +38,7 @@ class Accounts:
     audience: str
     token_ttl_s: int
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    delay: FailureDelay = field(default_factory=FailureDelay)
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,37 @@ def signup(accounts: Accounts, email: str, password: str) -> User:
 
 
 def login(accounts: Accounts, email: str, password: str) -> Login:
-    """A token for the account, or ``InvalidCredentials`` (never which part was wrong)."""
+    """A token for the account, or ``InvalidCredentials`` (never which part was wrong), or
+    ``LoginDelayed`` while this email's last failures still hold the next attempt back."""
+    email = email.lower()
     with accounts.uow() as tx:
-        user = tx.users.by_email(email.lower())
+        user = tx.users.by_email(email)
+        failures = tx.users.failures(email)
+    wait_s = accounts.delay.wait_s(failures, accounts.clock())
+    if wait_s > 0:
+        raise LoginDelayed(wait_s)
     try:
         accounts.hasher.verify(user.password_hash if user else _decoy(accounts.hasher), password)
     except (VerifyMismatchError, InvalidHashError):
         user = None
     if user is None:
+        _failed(accounts, email)
         raise InvalidCredentials("wrong email or password")
+    if failures is not None:
+        with accounts.uow() as tx:
+            tx.users.clear_failures(email)
+            tx.commit()
     token = accounts.issuer.issue(
         str(user.id), Role(user.role), accounts.audience, accounts.token_ttl_s
     )
     return Login(token, accounts.token_ttl_s, user.role)
+
+
+def _failed(accounts: Accounts, email: str) -> None:
+    now = accounts.clock()
+    with accounts.uow() as tx:
+        tx.users.record_failure(email, now, accounts.delay.forget_before(now))
+        tx.commit()
 
 
 def ensure_admin(accounts: Accounts, email: str, password: str) -> User:

@@ -24,6 +24,7 @@ DEV_VERIFY_KEY = (
     "-----END PUBLIC KEY-----\n"
 )
 DEV_CONSOLE_SECRET = "dev-console-secret"
+DEV_CONSOLE_FORWARD_KEY = "dev-console-forward-key"  # docker-compose.yml's default
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
 DEFAULT_ADMIN_PASSWORD = "dev-admin-password"
 # Generous enough for people, tight enough for a password-guessing script; "N/period" strings
@@ -49,6 +50,7 @@ DEV_PASSWORDS = frozenset(
         DEFAULT_ADMIN_PASSWORD,
         DEFAULT_ADMIN_TOKEN,
         DEV_CONSOLE_SECRET,
+        DEV_CONSOLE_FORWARD_KEY,
     }
 )
 

@@ -47,6 +47,8 @@ def refusals(settings: Settings) -> list[str]:
         *_database("ORDERS_OWNER_DATABASE_URL", settings.orders_owner_database_url, None),
         *_database("INVENTORY_OWNER_DATABASE_URL", settings.inventory_owner_database_url, None),
     ]
+    if settings.console_forward_key is not None:
+        found += secret_problems("CONSOLE_FORWARD_KEY", settings.console_forward_key)
     if settings.grafana_admin_password is not None:
         found += secret_problems("GRAFANA_ADMIN_PASSWORD", settings.grafana_admin_password)
     if settings.chaos_enabled:

@@ -319,6 +319,21 @@ class Settings:
         positive=True,
     )
 
+    orders_per_customer_per_day: int = env(
+        1000,
+        "orders one customer may place in any 24 hours; beyond, `429 ORDER_LIMIT_REACHED` and "
+        "nothing stored (repeats of an order placed before still replay)",
+        section=ORDERS,
+        positive=True,
+    )
+    rejected_order_retention_s: float = env(
+        30 * 86400.0,
+        "rejected orders (and their lines and history) are deleted by the reconciler this long "
+        "after they were placed",
+        section=ORDERS,
+        positive=True,
+    )
+
     max_body_bytes: int = env(
         64 * 1024, "larger request bodies are refused with 413", section=REQUESTS, positive=True
     )
@@ -337,11 +352,25 @@ class Settings:
         positive=True,
     )
     admission_interval_ms: float = env(
-        40.0,
-        "admission control: the longest a burst may queue for a thread, and how long the queue "
-        "may stand before only `ADMISSION_TARGET_MS` is allowed (docs/overload.md)",
+        100.0,
+        "admission control: how long the queue may stand (no request waiting under the target) "
+        "before it is overload; until then every request is served (docs/overload.md)",
         section=REQUESTS,
         positive=True,
+    )
+    trusted_proxies: str = env(
+        "",
+        "addresses or CIDR blocks (comma-separated) of the proxies whose `X-Forwarded-For` names "
+        "the client for per-address limits; `make up` trusts its HAProxy (`127.0.0.1`), "
+        "anyone else's header is ignored",
+        section=REQUESTS,
+    )
+    console_forward_key: str | None = env(
+        None,
+        "a secret shared by the console and the order service: with it the console names each "
+        "browser's address (`X-Forwarded-Client`), so console users are limited each on their "
+        "own; `make up` generates one; production refuses a short one",
+        section=REQUESTS,
     )
     # "N/period" as flask-limiter reads them, several separated by ";".
     rate_limit_orders_per_customer: str = env(
@@ -352,12 +381,14 @@ class Settings:
     )
     rate_limit_auth_per_address: str = env(
         DEFAULT_AUTH_LIMIT,
-        "signup and login per client address; `make up` raises it to `200/second`, since every "
-        "local client is 127.0.0.1",
+        "signups, and logins, per client address (each counted apart); `make up` raises it to "
+        "`200/second`, since every local client is 127.0.0.1",
         section=REQUESTS,
     )
     rate_limit_auth_per_email: str = env(
-        DEFAULT_AUTH_LIMIT, "signup and login per email", section=REQUESTS
+        DEFAULT_AUTH_LIMIT,
+        "signups per email (failed logins delay the next one instead: `AUTH_FAILURE_DELAY_S`)",
+        section=REQUESTS,
     )
 
     # The order service signs users' and its own tokens with the private key; both services
@@ -395,6 +426,31 @@ class Settings:
     )
     auth_role_claim: str = env("role", "the claim that carries the role", section=ACCOUNTS)
     # argon2 costs ~100 ms of CPU a hash: unbounded, a login storm starves the orders.
+    auth_failures_free: int = env(
+        3,
+        "failed logins per email before each further one delays the next attempt",
+        section=ACCOUNTS,
+        low=0,
+    )
+    auth_failure_delay_s: float = env(
+        0.5,
+        "the first delay; it doubles with each further failure (docs/overload.md)",
+        section=ACCOUNTS,
+        positive=True,
+    )
+    auth_failure_delay_max_s: float = env(
+        4.0,
+        "the longest delay: the owner of an account under attack logs in at most this long "
+        "after the last failure",
+        section=ACCOUNTS,
+        positive=True,
+    )
+    auth_failure_window_s: float = env(
+        900.0,
+        "failed logins older than this are forgotten (and purged)",
+        section=ACCOUNTS,
+        positive=True,
+    )
     auth_hash_concurrency: int = env(
         2,
         "password hashes (signup, login) at once per process; past it, and after waiting "

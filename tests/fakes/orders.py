@@ -11,8 +11,17 @@ from functools import partial
 from typing import Any
 
 from order_service.delivery import Deliverer
-from order_service.domain import CommandKind, Order, OrderStatus
-from order_service.ports import Answer, AuditRun, NewKey, OutboxCommand, StoredKey, User
+from order_service.domain import CommandKind, DailyOrderCapReached, Order, OrderStatus
+from order_service.ports import (
+    Answer,
+    AuditRun,
+    DailyCap,
+    LoginFailures,
+    NewKey,
+    OutboxCommand,
+    StoredKey,
+    User,
+)
 from order_service.services import OrderContext
 from tests.fakes.inventory import FakeInventory
 
@@ -22,6 +31,7 @@ class Store:
     orders: dict[uuid.UUID, Order] = field(default_factory=dict)
     keys: dict[tuple[str, str], tuple[StoredKey, datetime]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    login_failures: dict[str, LoginFailures] = field(default_factory=dict)
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
     audits: list[AuditRun] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -69,6 +79,16 @@ class FakeOrders:
             for o in self.store.orders.values()
             if o.status is OrderStatus.PENDING and o.created_at < older_than
         ][:limit]
+
+    def purge_rejected(self, before: datetime, limit: int) -> int:
+        doomed = sorted(
+            (o for o in self.store.orders.values()
+             if o.status is OrderStatus.REJECTED and o.created_at < before),
+            key=lambda o: o.created_at,
+        )[:limit]  # fmt: skip
+        for order in doomed:
+            del self.store.orders[order.id]
+        return len(doomed)
 
     def count_pending(self) -> int:
         return sum(1 for o in self.store.orders.values() if o.status is OrderStatus.PENDING)
@@ -182,9 +202,22 @@ class FakePlacements:
         self.store = store
 
     def record(
-        self, order: Order, payload: dict[str, Any], not_before: datetime, key: NewKey | None
+        self,
+        order: Order,
+        payload: dict[str, Any],
+        not_before: datetime,
+        key: NewKey | None,
+        cap: DailyCap | None = None,
     ) -> int | None:
         now = order.created_at
+        if cap is not None:
+            recent = [
+                o
+                for o in self.store.orders.values()
+                if o.customer_id == order.customer_id and o.created_at > cap.since
+            ]
+            if len(recent) >= cap.limit:
+                raise DailyOrderCapReached(cap.limit)
         if key is not None:
             live = FakeKeys(self.store).claim(
                 key.customer_id,
@@ -238,6 +271,23 @@ class FakeUsers:
         self.store.users[email] = replace(
             self.store.users[email], password_hash=password_hash, role=role
         )
+
+    def failures(self, email: str) -> LoginFailures | None:
+        return self.store.login_failures.get(email)
+
+    def record_failure(self, email: str, now: datetime, forget_before: datetime) -> None:
+        known = self.store.login_failures.get(email)
+        count = 1 if known is None or known.last_failed_at < forget_before else known.failures + 1
+        self.store.login_failures[email] = LoginFailures(count, now)
+
+    def clear_failures(self, email: str) -> None:
+        self.store.login_failures.pop(email, None)
+
+    def purge_failures(self, before: datetime) -> int:
+        stale = [e for e, f in self.store.login_failures.items() if f.last_failed_at < before]
+        for email in stale:
+            del self.store.login_failures[email]
+        return len(stale)
 
 
 class FakeAudits:

@@ -33,6 +33,8 @@ def test_the_file_follows_the_compose_specification():
         "prometheus",
         "grafana",
         "console",
+        "redis",
+        "edge",
     }
 
 
@@ -40,13 +42,12 @@ def test_the_services_publish_the_ports_of_the_design():
     services = compose()["services"]
     ports = {name: s.get("ports") for name, s in services.items() if s.get("ports")}
 
+    # The public ports are the edge's: no client reaches a gunicorn without HAProxy in between.
     assert ports == {
-        "orders": ["3001:3001"],
-        "inventory": ["3002:3002"],
+        "edge": ["3001:3001", "3002:3002", "8080:8080", "8405:8405"],
         "reconciler": ["3003:3003"],
         "prometheus": ["9090:9090"],
         "grafana": ["3000:3000"],
-        "console": ["8080:8080"],
     }
 
 
@@ -88,6 +89,7 @@ REAL_SECRETS = {
             "GRAFANA_ADMIN_PASSWORD",
             "POSTGRES_SUPERUSER_PASSWORD",
             "CONSOLE_SECRET_KEY",
+            "CONSOLE_FORWARD_KEY",
         )
     },
     # One line each, as in a .env file: the configuration turns "\\n" back into newlines.

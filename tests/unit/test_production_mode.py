@@ -78,6 +78,12 @@ def test_each_service_needs_only_its_own_database_url():
         ({"AUTH_VERIFY_KEY": DEV_VERIFY_KEY}, "AUTH_VERIFY_KEY", "openssl genpkey"),
         ({"GRAFANA_ADMIN_PASSWORD": "admin"}, "GRAFANA_ADMIN_PASSWORD", "development default"),
         ({"INVENTORY_CLIENT": "bare"}, "INVENTORY_CLIENT", "unset it"),
+        (
+            {"CONSOLE_FORWARD_KEY": "dev-console-forward-key"},
+            "CONSOLE_FORWARD_KEY",
+            "development default",
+        ),
+        ({"CONSOLE_FORWARD_KEY": "k" * 31}, "CONSOLE_FORWARD_KEY", "shorter than 32 bytes"),
     ],
 )
 def test_each_unsafe_setting_is_refused_by_name_with_the_fix(override, named, fix):

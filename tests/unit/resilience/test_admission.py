@@ -11,13 +11,15 @@ class Clock:
         return self.now
 
 
-def test_a_burst_may_wait_up_to_the_interval_while_the_queue_keeps_emptying():
+def test_while_the_queue_keeps_emptying_every_request_is_served_however_long_it_waited():
     clock = Clock()
     gate = Admission(0.005, 0.050, clock=clock)
     assert gate.judge(0.001).admitted  # the queue was short just now
     clock.now += 0.030
-    assert gate.judge(0.045).admitted  # a burst: longer than the target, within the interval
-    refused = gate.judge(0.060)
+    assert gate.judge(0.045).admitted  # a burst: longer than the target
+    assert gate.judge(2.0).admitted  # one request behind a slow one: no overload either
+    clock.now += 0.021  # no short wait for a whole interval: the queue stands
+    refused = gate.judge(0.006)
     assert not refused.admitted and refused.reason == "queue"
     assert 50 < refused.retry_after_ms <= 101
 

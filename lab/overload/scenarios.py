@@ -1,0 +1,293 @@
+"""The overload scenarios, each a method adding its figures to ``results``.
+
+The system runs as ``make up`` runs it (each service's own layout, production-like settings) on
+a throwaway PostgreSQL; load comes from ``lab.overload.load`` on 127.0.0.1, bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from lab import haproxy, invariants, processes
+from lab.bench.load import ADMIN_TOKEN, PLENTY, PRODUCTION_ENV
+from lab.overload.load import Answer, Request, Run, load, percentile, post_json
+from lab.postgres import free_port
+from lab.system import Environment, Layout, empty_tables
+from order_service.tables import orders
+from shared.auth import Role
+
+OVERLOADED = "OVERLOADED"
+PASSWORD = "overload-password-1"
+
+
+def figures(run: Run) -> dict[str, Any]:
+    """What one load run came to: goodput, and admitted and refused answers apart."""
+    admitted = run.latencies(lambda a: a.code != OVERLOADED)
+    refused = run.latencies(lambda a: a.code == OVERLOADED)
+    statuses: dict[int, int] = {}
+    for answer in run.answers:
+        statuses[answer.status] = statuses.get(answer.status, 0) + 1
+    return {
+        "seconds": round(run.seconds, 1),
+        "confirmed_per_s": round(run.rate(201), 1),
+        "answers": len(run.answers),
+        "statuses": dict(sorted(statuses.items())),
+        "no_answer": run.errors,
+        "admitted_p50_ms": round(percentile(admitted, 50) * 1000, 1),
+        "admitted_p99_ms": round(percentile(admitted, 99) * 1000, 1),
+        "refused": len(refused),
+        "refused_p99_ms": round(percentile(refused, 99) * 1000, 1),
+        "refused_max_ms": round((refused[-1] if refused else 0) * 1000, 1),
+    }
+
+
+class Overload:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.results: dict[str, Any] = {}
+
+    def __enter__(self) -> Overload:
+        self.env = Environment("overload", PRODUCTION_ENV, ADMIN_TOKEN, fast=False).__enter__()
+        self.system = self.env.system
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.env.__exit__(*exc)
+
+    def fresh(self, **env: str) -> None:
+        self.system.stop_processes()
+        empty_tables(self.env.orders)
+        empty_tables(self.env.inventory)
+        self.system.env_overrides = {**PRODUCTION_ENV, **env}
+        self.system.relayout(Layout())
+        for sku in PLENTY:
+            self.system.create_product(sku, 10_000_000)
+
+    def orders_request(self) -> Request:
+        token = self.system.auth("overload", Role.CUSTOMER)["Authorization"]
+        rng = random.Random(7)
+        return post_json(
+            "/api/v1/orders",
+            {"Authorization": token},
+            lambda client, n: {"items": [{"sku": rng.choice(PLENTY), "quantity": 1}]},
+        )
+
+    def place(self, clients: int, seconds: float, port: int | None = None) -> Run:
+        return load(port or self.system.order_port, clients, seconds, self.orders_request())
+
+    # the scenarios ------------------------------------------------------------------------
+    def curve(self) -> None:
+        """Goodput at 1x, 2x, 4x and 8x the saturating client count, then every invariant."""
+        self.fresh()
+        trial = {c: figures(self.place(c, self.seconds / 2)) for c in (4, 8, 16)}
+        peak = max(f["confirmed_per_s"] for f in trial.values())
+        saturating = min(c for c, f in trial.items() if f["confirmed_per_s"] >= 0.9 * peak)
+        self.results["saturation"] = {"trial": trial, "clients": saturating}
+        print(f"saturating client count: {saturating} ({trial})", flush=True)
+        levels = {}
+        answered = 0
+        for times in (1, 2, 4, 8):
+            run = self.place(saturating * times, self.seconds)
+            answered += sum(1 for a in run.answers if a.status in (201, 202, 422))
+            levels[f"{times}x"] = {"clients": saturating * times, **figures(run)}
+            print(f"{times}x: {levels[f'{times}x']}", flush=True)
+        self.results["curve"] = levels
+        invariants.drain(self.env.orders)
+        with self.env.orders.connect() as conn:
+            recorded = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+        found = invariants.check_all(self.env.orders, self.env.inventory)
+        found["a refusal records nothing"] = (
+            []
+            if recorded == answered
+            else [f"{recorded} orders recorded, {answered} answered 201, 202 or 422"]
+        )
+        self.results["curve_invariants"] = {name: list(v) for name, v in found.items()}
+
+    def slow_clients(self, seconds: float = 30.0, count: int = 200) -> None:
+        """Normal clients through HAProxy, without and with ``count`` slow connections."""
+        self.fresh()
+        with self.front() as port:
+            without = figures(self.place(8, seconds, port))
+            with slowloris(port, count, seconds):
+                during = figures(self.place(8, seconds, port))
+        self.results["slow_clients"] = {"count": count, "without": without, "with": during}
+        print(f"slow clients: {self.results['slow_clients']}", flush=True)
+
+    def login_storm(self, seconds: float = 20.0, per_s: float = 20.0) -> None:
+        """POST /orders from 8 clients, without and with logins for random emails."""
+        self.fresh()
+        without = figures(self.place(8, seconds))
+        storm = logins(self.system.order_port, per_s, seconds)
+        during = figures(self.place(8, seconds))
+        sent = storm.result()
+        self.results["login_storm"] = {
+            "per_s": per_s,
+            "without": without,
+            "with": during,
+            "logins": sent,
+        }
+        print(f"login storm: {self.results['login_storm']}", flush=True)
+
+    def lockout(self, wrong: int = 1000) -> None:
+        """``wrong`` bad passwords for one account, then its owner's: how long until in."""
+        self.fresh()
+        email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+        base = f"{self.system.orders}/auth"
+        http = requests.Session()
+        http.post(f"{base}/signup", json={"email": email, "password": PASSWORD}, timeout=10)
+        codes: dict[str, int] = {}
+        for n in range(wrong):
+            answer = http.post(
+                f"{base}/login", json={"email": email, "password": f"guess-{n:06d}"}, timeout=10
+            )
+            code = answer.json().get("error", {}).get("code", str(answer.status_code))
+            codes[code] = codes.get(code, 0) + 1
+        started, tries = time.monotonic(), 0
+        while True:
+            tries += 1
+            answer = http.post(f"{base}/login", json={"email": email, "password": PASSWORD})
+            if answer.status_code == 200:
+                break
+            wait_ms = answer.json()["error"]["details"].get("retry_after_ms", 100)
+            time.sleep(wait_ms / 1000)  # as the Retry-After asks; it is what is measured
+        self.results["lockout"] = {
+            "wrong": wrong,
+            "answers": codes,
+            "in_after_s": round(time.monotonic() - started, 2),
+            "tries": tries,
+        }
+        print(f"lock-out: {self.results['lockout']}", flush=True)
+
+    def retry_budget(self, seconds: float = 15.0) -> None:
+        """Inventory answers every reservation 503: calls reaching it per order placed."""
+        self.fresh()
+        self.system.stop("reconciler")  # only the request path's calls are counted
+        chaos = f"http://127.0.0.1:{self.system.inventory_port}/chaos"
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        requests.put(
+            f"{chaos}/all-503",
+            headers=admin,
+            timeout=5,
+            json={
+                "kind": "error",
+                "status": 503,
+                "method": "PUT",
+                "path": "/api/v1/reservations/*",
+            },
+        ).raise_for_status()
+        run = self.place(8, seconds)
+        matched = requests.get(chaos, timeout=5).json()["gremlins"][0]["matched"]
+        placed = sum(1 for a in run.answers if a.status in (201, 202, 422))
+        requests.delete(chaos, headers=admin, timeout=5).raise_for_status()
+        self.system.start("reconciler")
+        invariants.drain(self.env.orders)
+        self.results["retry_budget"] = {
+            "orders": placed,
+            "inventory_calls": matched,
+            "ratio": round(matched / max(1, placed), 3),
+            "statuses": figures(run)["statuses"],
+        }
+        print(f"retry budget: {self.results['retry_budget']}", flush=True)
+
+    @contextmanager
+    def front(self) -> Any:
+        """HAProxy in front of the order service, as ``make up`` renders it."""
+        port, metrics = free_port(), free_port()
+        target = f"127.0.0.1:{self.system.port('orders')}"
+        config = self.env.root / "haproxy.cfg"
+        config.write_text(
+            haproxy.render(
+                [haproxy.Frontend("orders", f"127.0.0.1:{port}", {"orders": target})],
+                f"127.0.0.1:{metrics}",
+                self.env.root / "haproxy-errors",
+            )
+        )
+        proc = processes.start(haproxy.command(config), self.env.root / "haproxy.log", {})
+        try:
+            processes.wait_ready(f"http://127.0.0.1:{port}/health/ready", process=proc)
+            yield port
+        finally:
+            processes.end(proc)
+
+
+@contextmanager
+def slowloris(port: int, count: int, seconds: float) -> Any:
+    """``count`` connections from 127.0.0.2 sending a header a byte a second, reconnecting as
+    soon as they are cut, for ``seconds`` (in a thread of their own)."""
+
+    async def one(stop_at: float) -> None:
+        while time.monotonic() < stop_at:
+            try:
+                _, writer = await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=("127.0.0.2", 0)
+                )
+                writer.write(b"POST /api/v1/orders HTTP/1.1\r\nHost: x\r\n")
+                while time.monotonic() < stop_at:
+                    writer.write(b"X")
+                    await writer.drain()
+                    await asyncio.sleep(1)  # the attacker's pace
+            except OSError:
+                await asyncio.sleep(0.1)
+
+    async def all_of_them() -> None:
+        stop_at = time.monotonic() + seconds
+        await asyncio.gather(*(one(stop_at) for _ in range(count)))
+
+    thread = threading.Thread(target=asyncio.run, args=(all_of_them(),), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+class _Storm:
+    def __init__(self) -> None:
+        self.answers: list[Answer] = []
+        self.thread: threading.Thread | None = None
+
+    def result(self) -> dict[str, Any]:
+        assert self.thread is not None
+        self.thread.join()
+        codes: dict[str, int] = {}
+        for answer in self.answers:
+            key = answer.code or str(answer.status)
+            codes[key] = codes.get(key, 0) + 1
+        return {"sent": len(self.answers), "answers": codes}
+
+
+def logins(port: int, per_s: float, seconds: float) -> _Storm:
+    """Logins for random emails at ``per_s`` a second (open loop: each on its own connection,
+    whether or not the last was answered), for ``seconds``, from a thread."""
+    storm = _Storm()
+    request = post_json(
+        "/api/v1/auth/login",
+        {},
+        lambda client, n: {"email": f"{uuid.uuid4().hex}@example.com", "password": "guess-1234"},
+        keyed=False,
+    )
+
+    def run() -> None:
+        threads = []
+        for n in range(int(per_s * seconds)):
+            runner = threading.Thread(
+                target=lambda n=n: storm.answers.extend(load(port, 1, 0.001, request).answers)
+            )
+            runner.start()
+            threads.append(runner)
+            time.sleep(1 / per_s)  # the storm's own pace
+        for runner in threads:
+            runner.join()
+
+    storm.thread = threading.Thread(target=run, daemon=True)
+    storm.thread.start()
+    return storm
