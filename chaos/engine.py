@@ -20,6 +20,7 @@ from flask import Flask, Response, g, request
 
 from chaos.model import Gremlin, Kind, Phase
 from chaos.store import GremlinStore
+from shared.admission import elsewhere
 from shared.web import error_response
 
 log = logging.getLogger("chaos")
@@ -151,7 +152,8 @@ class Chaos:
         if n is None:
             return None
         if gremlin.kind is Kind.LATENCY:
-            self._sleep(gremlin.delay_s(n))
+            with elsewhere():  # an injected delay, not the process being slow
+                self._sleep(gremlin.delay_s(n))
         elif gremlin.kind is Kind.ERROR:
             return _injected(gremlin)
         elif gremlin.kind is Kind.CRASH:  # always phase "after" (the model's rule): committed

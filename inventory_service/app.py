@@ -50,5 +50,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         admin_token=settings.admin_token,
         registry=registry,
     )
-    init_web(app, ERRORS, settings)  # after flask-smorest, so our error handlers are the ones used
+    # After flask-smorest, so our error handlers are the ones used.
+    init_web(app, ERRORS, settings, "inventory")
     return app

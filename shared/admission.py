@@ -14,6 +14,15 @@ records nothing and costs about a millisecond of a thread, and the queue drains 
 A caller's own deadline (``X-Request-Deadline-Ms``: how long it will still wait, as the order
 service tells inventory) is a second budget: a request that waited longer than that is refused
 too, since nobody is left to read its answer.
+
+Threads are not the only thing that runs out: with more threads than two cores can keep busy,
+every request in flight slows every other one, and no thread queue forms. So each process also
+keeps an **adaptive concurrency limit** (``ConcurrencyLimit``): requests in flight past it are
+refused at once. The limit follows the latency of the process's *own* work: it grows while
+that latency stays within ``tolerance`` of the least seen lately, and shrinks as it rises.
+Time a request spends waiting on another service or on an injected delay (``elsewhere``) is
+not counted: a slow inventory holds a thread, but it is no sign that this process is
+overloaded, and the resilience layer bounds that wait already.
 """
 
 from __future__ import annotations
@@ -21,7 +30,9 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 DEADLINE_HEADER = "X-Request-Deadline-Ms"
@@ -42,10 +53,37 @@ def current_wait() -> float | None:
     return getattr(_current, "wait_s", None)
 
 
+@contextmanager
+def elsewhere() -> Iterator[None]:
+    """Time in this block is the request waiting on something bounded elsewhere (another
+    service, a password hash's own slots, an injected delay): not counted as its own work by
+    the concurrency limit, and the request steps out of the limit's count meanwhile."""
+    limit: ConcurrencyLimit | None = getattr(_current, "limit", None)
+    started = time.perf_counter()
+    if limit is not None:
+        limit.step_out()
+    try:
+        yield
+    finally:
+        if limit is not None:
+            limit.step_in()
+        _current.elsewhere_s = elsewhere_s() + time.perf_counter() - started
+
+
+def elsewhere_s() -> float:
+    return float(getattr(_current, "elsewhere_s", 0.0))
+
+
+def start_request(limit: ConcurrencyLimit | None) -> None:
+    """A request this thread serves was admitted (under ``limit``, if any)."""
+    _current.elsewhere_s = 0.0
+    _current.limit = limit
+
+
 @dataclass(frozen=True)
 class Verdict:
     admitted: bool
-    reason: str = ""  # "queue" or "deadline" when refused
+    reason: str = ""  # "queue", "deadline" or "concurrency" when refused
     retry_after_ms: int = 0
 
 
@@ -71,17 +109,18 @@ class Admission:
 
     def judge(self, wait_s: float, deadline_ms: float | None = None) -> Verdict:
         if deadline_ms is not None and wait_s * 1000 >= deadline_ms:
-            return Verdict(False, "deadline", self._retry_after_ms())
+            return Verdict(False, "deadline", self.retry_after_ms())
         if wait_s <= self.target_s:
             self._last_short = self._clock()
             return Verdict(True)
         if not self.overloaded():
             return Verdict(True)
-        return Verdict(False, "queue", self._retry_after_ms())
+        return Verdict(False, "queue", self.retry_after_ms())
 
-    def _retry_after_ms(self) -> int:
-        # Spread the callers' return over one to two intervals, so they do not come back as one.
-        return int(self.interval_s * 1000 * (1 + random.random())) + 1
+    def retry_after_ms(self) -> int:
+        # Spread the callers' return over two to four intervals, so they do not come back as one
+        # and a refused caller's next try costs little while the overload lasts.
+        return int(self.interval_s * 1000 * (2 + 2 * random.random())) + 1
 
 
 def deadline_ms(raw: str | None) -> float | None:
@@ -93,3 +132,81 @@ def deadline_ms(raw: str | None) -> float | None:
     except ValueError:
         return None
     return value if 0 < value < 3_600_000 else None
+
+
+class ConcurrencyLimit:
+    """An adaptive bound on requests in flight: additive increase, multiplicative decrease,
+    steered by latency against the least latency seen lately (TCP Vegas' idea, which Netflix's
+    VegasLimit and Envoy's adaptive concurrency filter apply to requests).
+
+    Every ``window`` finished requests, their mean own latency is compared with ``baseline``, the
+    least such mean over the last ``horizon_s``: above ``tolerance`` times it the limit shrinks
+    by a tenth; otherwise, if at least half the limit was in flight, it grows by one. A
+    minimum, unlike an average, does not creep up while overload lasts, so the limit keeps
+    pressing latency back towards what an unloaded process gives.
+    """
+
+    def __init__(
+        self,
+        *,
+        initial: int,
+        least: int,
+        most: int,
+        tolerance: float = 2.0,
+        window: int = 25,
+        horizon_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.least, self.most, self.tolerance = least, most, tolerance
+        self.window, self.horizon_s, self._clock = window, horizon_s, clock
+        self.estimate = float(min(most, max(least, initial)))
+        self.in_flight = 0
+        self._samples: list[float] = []
+        self._lows: deque[tuple[float, float]] = deque()  # (time, mean), means increasing
+        self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int:
+        return int(self.estimate)
+
+    @property
+    def baseline(self) -> float:
+        return self._lows[0][1] if self._lows else 0.0
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self.in_flight >= int(self.estimate):
+                return False
+            self.in_flight += 1
+            return True
+
+    def step_out(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def step_in(self) -> None:
+        # Back from waiting elsewhere: it was admitted already, so it is never refused here.
+        with self._lock:
+            self.in_flight += 1
+
+    def release(self, own_s: float) -> None:
+        """One admitted request finished, having used ``own_s`` of its own time."""
+        with self._lock:
+            in_flight = self.in_flight
+            self.in_flight -= 1
+            self._samples.append(max(own_s, 1e-6))
+            if len(self._samples) >= self.window:
+                self._update(sum(self._samples) / len(self._samples), in_flight)
+                self._samples.clear()
+
+    def _update(self, mean: float, in_flight: int) -> None:
+        now = self._clock()
+        while self._lows and self._lows[-1][1] >= mean:
+            self._lows.pop()
+        self._lows.append((now, mean))
+        while self._lows[0][0] < now - self.horizon_s:
+            self._lows.popleft()
+        if mean > self.tolerance * self.baseline:
+            self.estimate = max(float(self.least), self.estimate * 0.9)
+        elif in_flight >= self.estimate / 2:
+            self.estimate = min(float(self.most), self.estimate + 1)

@@ -160,8 +160,11 @@ QUEUE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 
 @functools.cache
-def admission_metrics(registry: CollectorRegistry | None) -> Callable[[float, str], None]:
-    """How long requests queued for a thread, and how many admission control refused, by why."""
+def admission_metrics(
+    registry: CollectorRegistry | None,
+) -> Callable[[float, str, int | None], None]:
+    """How long requests queued for a thread, how many admission control refused, by why, and
+    the concurrency limit (summed over the live processes of a service)."""
     waits = Histogram(
         "http_queue_wait_seconds",
         "Time a request waited for a worker thread",
@@ -170,16 +173,24 @@ def admission_metrics(registry: CollectorRegistry | None) -> Callable[[float, st
     )
     refused = Counter(
         "admission_refused_total",
-        "Requests answered 503 OVERLOADED before any work, by reason (queue, deadline)",
+        "Requests answered 503 OVERLOADED before any work, by why (queue, deadline, concurrency)",
         ["reason"],
         registry=registry,
     )
-    for reason in ("queue", "deadline"):
+    for reason in ("queue", "deadline", "concurrency"):
         refused.labels(reason)
+    limit = Gauge(
+        "admission_concurrency_limit",
+        "Requests a process admits at once (adaptive), summed over live processes",
+        multiprocess_mode="livesum",
+        registry=registry,
+    )
 
-    def observe(wait_s: float, reason: str) -> None:
+    def observe(wait_s: float, reason: str, current_limit: int | None) -> None:
         waits.observe(wait_s)
         if reason:
             refused.labels(reason).inc()
+        if current_limit is not None:
+            limit.set(current_limit)
 
     return observe

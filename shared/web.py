@@ -24,9 +24,12 @@ from shared.admission import (
     DEADLINE_ENVIRON,
     EXEMPT_PREFIXES,
     Admission,
+    ConcurrencyLimit,
     Verdict,
     current_wait,
     deadline_ms,
+    elsewhere_s,
+    start_request,
 )
 from shared.config import Settings
 from shared.errors import (
@@ -153,10 +156,13 @@ def json_depth(body: bytes, limit: int) -> int:
 STARTED = "resilient_orders.started"
 
 
-def front_door(app: Flask, admission: Admission | None = None) -> None:
+def front_door(
+    app: Flask, admission: Admission | None = None, limit: ConcurrencyLimit | None = None
+) -> None:
     """Note when each request arrived, before any hook (a gremlin's delay is part of the request's
     time); answer 405 to a method outside ``KNOWN_METHODS`` before Flask and its metrics see it;
-    refuse what ``admission`` will not take (``shared.admission``), before anything else runs."""
+    refuse what ``admission`` or ``limit`` will not take (``shared.admission``), before anything
+    else runs."""
     inner = app.wsgi_app
     observe = admission_metrics(app.extensions.get("metrics_registry"))
 
@@ -168,10 +174,19 @@ def front_door(app: Flask, admission: Admission | None = None) -> None:
         if admission is None or wait_s is None or environ["PATH_INFO"].startswith(EXEMPT_PREFIXES):
             return inner(environ, start_response)
         verdict = admission.judge(wait_s, deadline_ms(environ.get(DEADLINE_ENVIRON)))
-        observe(wait_s, verdict.reason)
-        if verdict.admitted:
+        if verdict.admitted and limit is not None and not limit.try_acquire():
+            verdict = Verdict(False, "concurrency", admission.retry_after_ms())
+        observe(wait_s, verdict.reason, limit.limit if limit else None)
+        if not verdict.admitted:
+            return _refused(verdict)(environ, start_response)
+        start_request(limit)
+        try:
             return inner(environ, start_response)
-        return _refused(verdict)(environ, start_response)
+        finally:
+            own_s = time.perf_counter() - environ[STARTED] - elsewhere_s()
+            start_request(None)
+            if limit is not None:
+                limit.release(own_s)
 
     app.wsgi_app = wsgi  # type: ignore[method-assign]
 
@@ -205,15 +220,24 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-def init_web(app: Flask, errors: ErrorMap, settings: Settings | None = None) -> None:
-    """Install admission control (with ``settings``), request ids, JSON-only bodies, the error
-    handlers and the access log."""
-    admission = None
+def init_web(
+    app: Flask, errors: ErrorMap, settings: Settings | None = None, service: str = "orders"
+) -> None:
+    """Install admission control (with ``settings``: ``service``'s threads bound its limit),
+    request ids, JSON-only bodies, the error handlers and the access log."""
+    admission = limit = None
     if settings is not None:
         admission = Admission(
             settings.admission_target_ms / 1000, settings.admission_interval_ms / 1000
         )
-    front_door(app, admission)
+        threads = settings.layout(service).threads
+        limit = ConcurrencyLimit(
+            initial=threads,
+            least=min(threads, settings.admission_min_concurrency),
+            most=threads,
+            tolerance=settings.admission_latency_tolerance,
+        )
+    front_door(app, admission, limit)
     app.before_request(_check_request)
     app.after_request(_access_log)
     app.register_error_handler(DomainError, _domain_errors(errors))

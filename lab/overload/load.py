@@ -28,6 +28,7 @@ class Run:
     answers: list[Answer] = field(default_factory=list)
     seconds: float = 0.0
     errors: int = 0  # connections that failed or timed out
+    refused_by: dict[str, int] = field(default_factory=dict)  # the server's count, by reason
 
     def rate(self, status: int) -> float:
         return sum(1 for a in self.answers if a.status == status) / self.seconds

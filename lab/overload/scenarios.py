@@ -47,6 +47,7 @@ def figures(run: Run) -> dict[str, Any]:
         "refused": len(refused),
         "refused_p99_ms": round(percentile(refused, 99) * 1000, 1),
         "refused_max_ms": round((refused[-1] if refused else 0) * 1000, 1),
+        "refused_by": {k: v for k, v in run.refused_by.items() if v},
     }
 
 
@@ -82,19 +83,37 @@ class Overload:
         )
 
     def place(self, clients: int, seconds: float, port: int | None = None) -> Run:
-        return load(port or self.system.order_port, clients, seconds, self.orders_request())
+        before = self.refusals()
+        run = load(port or self.system.order_port, clients, seconds, self.orders_request())
+        after = self.refusals()
+        run.refused_by = {k: round(after[k] - before.get(k, 0)) for k in after}
+        return run
+
+    def refusals(self) -> dict[str, float]:
+        """The order service's refusals so far, by reason, from its metrics."""
+        text = requests.get(f"http://127.0.0.1:{self.system.order_port}/metrics", timeout=5).text
+        found = {}
+        for line in text.splitlines():
+            if line.startswith("admission_refused_total{"):
+                reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                found[reason] = float(line.rsplit(" ", 1)[1])
+        return found
 
     # the scenarios ------------------------------------------------------------------------
     def curve(self) -> None:
         """Goodput at 1x, 2x, 4x and 8x the saturating client count, then every invariant."""
         self.fresh()
-        trial = {c: figures(self.place(c, self.seconds / 2)) for c in (4, 8, 16)}
+        answered = 0
+        trial = {}
+        for clients in (4, 8, 16):
+            run = self.place(clients, self.seconds / 2)
+            answered += sum(1 for a in run.answers if a.status in (201, 202, 422))
+            trial[clients] = figures(run)
         peak = max(f["confirmed_per_s"] for f in trial.values())
         saturating = min(c for c, f in trial.items() if f["confirmed_per_s"] >= 0.9 * peak)
         self.results["saturation"] = {"trial": trial, "clients": saturating}
         print(f"saturating client count: {saturating} ({trial})", flush=True)
         levels = {}
-        answered = 0
         for times in (1, 2, 4, 8):
             run = self.place(saturating * times, self.seconds)
             answered += sum(1 for a in run.answers if a.status in (201, 202, 422))

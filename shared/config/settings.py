@@ -358,6 +358,21 @@ class Settings:
         section=REQUESTS,
         positive=True,
     )
+    admission_latency_tolerance: float = env(
+        2.0,
+        "adaptive concurrency limit: how many times the least latency of its own work seen in "
+        "the last 5 minutes a process's latest may be before its limit shrinks "
+        "(docs/overload.md)",
+        section=REQUESTS,
+        low=1,
+    )
+    admission_min_concurrency: int = env(
+        2,
+        "adaptive concurrency limit: the fewest requests a process admits at once (the most is "
+        "its threads)",
+        section=REQUESTS,
+        positive=True,
+    )
     trusted_proxies: str = env(
         "",
         "addresses or CIDR blocks (comma-separated) of the proxies whose `X-Forwarded-For` names "

@@ -30,6 +30,7 @@ import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
+from shared.admission import elsewhere
 from shared.resilience.breaker import Breaker, BreakerOpen
 from shared.resilience.budget import RetryBudget
 from shared.resilience.bulkhead import Bulkhead, BulkheadFull
@@ -106,7 +107,9 @@ class Policy:
         if self.budget is not None:
             self.budget.record_call()
         try:
-            return self._bounded(operation, attempt, timeout_s)
+            # Waiting on the dependency is not this process's own work (shared.admission).
+            with elsewhere():
+                return self._bounded(operation, attempt, timeout_s)
         except Refused:
             outcome = "refused"
             raise

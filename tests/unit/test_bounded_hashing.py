@@ -1,6 +1,7 @@
 """Password hashing is bounded per process: a flood of logins cannot take every core from the
 orders; past the bound a login is refused at once with 503 OVERLOADED and Retry-After."""
 
+import os
 import threading
 
 import pytest
@@ -58,3 +59,17 @@ def test_a_hash_that_fails_gives_its_slot_back():
     for _ in range(3):
         with pytest.raises(ValueError):
             bounded.hash("p")
+
+
+def test_hashes_run_on_threads_of_the_lowest_priority():
+    class Niceness:
+        def hash(self, password: str) -> str:
+            return str(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+        def verify(self, digest: str, password: str) -> bool:
+            return True
+
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    bounded = BoundedHasher(Niceness(), limit=1, wait_s=1)
+    assert bounded.hash("p") == "19"
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's kept
