@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import processes
+from shared.config import LAYOUTS, Layout
 
 # Health checks every 500 ms; two failed checks take a server out (within about 1.5 s of it
 # failing), two good ones put it back.
@@ -45,6 +46,15 @@ class Frontend:
     bind: str
     servers: dict[str, str]  # instance name -> host:port
     check_path: str = "/health/ready"
+    # Requests each instance is sent at once (its workers x threads), the rest wait in HAProxy's
+    # queue, one fair queue for all instances; once a quarter of that many wait, the next is
+    # answered 503 OVERLOADED at once. None: no bound (the laboratory's scaled layouts).
+    capacity: int | None = None
+
+
+def capacity(layout: Layout) -> int:
+    """Requests one instance takes at once: every thread of every worker."""
+    return layout.workers * layout.threads
 
 
 def render(
@@ -92,6 +102,7 @@ def render(
         "    retry-on conn-failure",
         "    option redispatch 1",
     ]
+    (errors_dir / "overloaded.json").write_text(_OVERLOADED)
     for status in _ERRORS:
         (errors_dir / f"{status}.http").write_text(_error_page(status))
         lines.append(f"    errorfile {status} {(errors_at or errors_dir) / f'{status}.http'}")
@@ -113,6 +124,7 @@ def render(
             "    tcp-request connection track-sc0 src",
             f"    tcp-request connection reject if {{ sc0_conn_cur gt {per_source_connections} }}",
             "    http-request del-header X-Forwarded-For",
+            *_front_queue(frontend, errors_at or errors_dir),
             f"    default_backend {frontend.name}",
             "",
             f"backend {frontend.name}",
@@ -120,6 +132,7 @@ def render(
             f"    option httpchk GET {frontend.check_path}",
             "    http-check expect status 200",
             f"    default-server check {CHECK}"
+            + (f" maxconn {frontend.capacity}" if frontend.capacity else "")
             + (" init-addr last,libc,none" if names or resolve else "")
             + (" resolvers system" if resolve else ""),
         ]
@@ -134,6 +147,24 @@ def render(
             for name, address in frontend.servers.items()
         ]
     return "\n".join(lines) + "\n"
+
+
+_OVERLOADED = (
+    '{"error": {"code": "OVERLOADED", "message": "every instance is at capacity and enough are '
+    'waiting; nothing was done, retry after Retry-After-Ms", "details": {"reason": "front", '
+    '"retry_after_ms": 300}, "request_id": ""}}\n'
+)
+
+
+def _front_queue(frontend: Frontend, errors: Path) -> list[str]:
+    if not frontend.capacity:
+        return []
+    waiting = max(1, frontend.capacity * len(frontend.servers) // 4)
+    return [
+        f"    http-request return status 503 content-type application/json "
+        f"file {errors / 'overloaded.json'} hdr Retry-After 1 hdr Retry-After-Ms 300 "
+        f"hdr Cache-Control no-store if {{ queue({frontend.name}) ge {waiting} }}"
+    ]
 
 
 def _error_page(status: int) -> str:
@@ -188,8 +219,18 @@ def deployed(root: Path = processes.ROOT) -> dict[Path, str]:
     """Each containerised layout's configuration file, by where it is kept under ``root`` (its
     error pages are written there)."""
     public = [
-        Frontend("orders", "0.0.0.0:3001", {"orders": "orders:3001"}),
-        Frontend("inventory", "0.0.0.0:3002", {"inventory": "inventory:3002"}),
+        Frontend(
+            "orders",
+            "0.0.0.0:3001",
+            {"orders": "orders:3001"},
+            capacity=capacity(LAYOUTS["orders"]),
+        ),
+        Frontend(
+            "inventory",
+            "0.0.0.0:3002",
+            {"inventory": "inventory:3002"},
+            capacity=capacity(LAYOUTS["inventory"]),
+        ),
         Frontend("console", "0.0.0.0:8080", {"console": "console:8080"}, check_path="/login"),
     ]
 

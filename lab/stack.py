@@ -297,6 +297,7 @@ def _start_haproxy(layout: Layout, settings: Settings, binds: dict[str, str]) ->
             service,
             settings.order_bind if service == "orders" else settings.inventory_bind,
             {name: binds[name] for name in layout.instances(service)},
+            capacity=haproxy.capacity(settings.layout(service)),
         )
         for service in ("orders", "inventory")
     ]

@@ -230,11 +230,14 @@ def init_web(
         admission = Admission(
             settings.admission_target_ms / 1000, settings.admission_interval_ms / 1000
         )
-        threads = settings.layout(service).threads
+        # No more at once than three quarters of the threads, nor than the database pool serves
+        # (pool + overflow): a quarter of the threads stays free to answer refusals at once.
+        layout = settings.layout(service)
+        most = max(1, min(layout.threads - layout.threads // 4, 2 * layout.pool_size))
         limit = ConcurrencyLimit(
-            initial=threads,
-            least=min(threads, settings.admission_min_concurrency),
-            most=threads,
+            initial=most,
+            least=min(most, settings.admission_min_concurrency),
+            most=most,
             tolerance=settings.admission_latency_tolerance,
         )
     front_door(app, admission, limit)

@@ -26,13 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "overload.md")
     parser.add_argument("--json", type=Path, default=ROOT / ".run" / "overload-report.json")
     parser.add_argument("--only", action="append", choices=SCENARIOS, help="these scenarios")
+    parser.add_argument(
+        "--report-only", action="store_true", help="write the report again from --json's run"
+    )
     args = parser.parse_args(argv)
-    with Overload(args.seconds) as run:
-        for name in args.only or SCENARIOS:
-            getattr(run, name)()
-        results = run.results
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.report_only:
+        results = json.loads(args.json.read_text())
+    else:
+        with Overload(args.seconds) as run:
+            for name in args.only or SCENARIOS:
+                getattr(run, name)()
+            results = run.results
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     targets = evaluate(results)
     if not args.only:
         write_report(results, targets, args.out)

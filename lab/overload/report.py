@@ -87,22 +87,23 @@ def _commit() -> str:
 
 _COLUMNS = (
     "| level | clients | confirmed/s | answers | statuses | admitted p50 ms | admitted p99 ms "
-    "| refused | refused p99 ms | slowest refusal ms | no answer |"
+    "| refused | refused p99 ms | slowest refusal ms | refused by (server's count) | no answer |"
 )
 
 
 def _level_row(name: str, level: dict[str, Any]) -> str:
     statuses = ", ".join(f"{code}: {n}" for code, n in level["statuses"].items())
+    refused_by = ", ".join(f"{why}: {n}" for why, n in level.get("refused_by", {}).items())
     return (
         f"| {name} | {level.get('clients', '')} | {level['confirmed_per_s']} | {level['answers']} "
         f"| {statuses} | {level['admitted_p50_ms']} | {level['admitted_p99_ms']} "
         f"| {level['refused']} | {level['refused_p99_ms']} | {level['refused_max_ms']} "
-        f"| {level['no_answer']} |"
+        f"| {refused_by or '-'} | {level['no_answer']} |"
     )
 
 
 def _table(rows: dict[str, dict[str, Any]]) -> list[str]:
-    return [_COLUMNS, "|" + "---|" * 11, *(_level_row(k, v) for k, v in rows.items())]
+    return [_COLUMNS, "|" + "---|" * 12, *(_level_row(k, v) for k, v in rows.items())]
 
 
 def write_report(results: dict[str, Any], targets: list[dict[str, Any]], out: Path) -> None:

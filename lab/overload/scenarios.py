@@ -101,12 +101,28 @@ class Overload:
 
     # the scenarios ------------------------------------------------------------------------
     def curve(self) -> None:
-        """Goodput at 1x, 2x, 4x and 8x the saturating client count, then every invariant."""
+        """Goodput at 1x, 2x, 4x and 8x the saturating client count, through HAProxy as
+        ``make up`` runs it, then every invariant."""
         self.fresh()
+        with self.front() as port:
+            self._curve(port)
+        invariants.drain(self.env.orders)
+        with self.env.orders.connect() as conn:
+            recorded = conn.execute(select(func.count()).select_from(orders)).scalar_one()
+        found = invariants.check_all(self.env.orders, self.env.inventory)
+        answered = self.results.pop("answered")
+        found["a refusal records nothing"] = (
+            []
+            if recorded == answered
+            else [f"{recorded} orders recorded, {answered} answered 201, 202 or 422"]
+        )
+        self.results["curve_invariants"] = {name: list(v) for name, v in found.items()}
+
+    def _curve(self, port: int) -> None:
         answered = 0
         trial = {}
         for clients in (4, 8, 16):
-            run = self.place(clients, self.seconds / 2)
+            run = self.place(clients, self.seconds / 2, port)
             answered += sum(1 for a in run.answers if a.status in (201, 202, 422))
             trial[clients] = figures(run)
         peak = max(f["confirmed_per_s"] for f in trial.values())
@@ -115,21 +131,12 @@ class Overload:
         print(f"saturating client count: {saturating} ({trial})", flush=True)
         levels = {}
         for times in (1, 2, 4, 8):
-            run = self.place(saturating * times, self.seconds)
+            run = self.place(saturating * times, self.seconds, port)
             answered += sum(1 for a in run.answers if a.status in (201, 202, 422))
             levels[f"{times}x"] = {"clients": saturating * times, **figures(run)}
             print(f"{times}x: {levels[f'{times}x']}", flush=True)
         self.results["curve"] = levels
-        invariants.drain(self.env.orders)
-        with self.env.orders.connect() as conn:
-            recorded = conn.execute(select(func.count()).select_from(orders)).scalar_one()
-        found = invariants.check_all(self.env.orders, self.env.inventory)
-        found["a refusal records nothing"] = (
-            []
-            if recorded == answered
-            else [f"{recorded} orders recorded, {answered} answered 201, 202 or 422"]
-        )
-        self.results["curve_invariants"] = {name: list(v) for name, v in found.items()}
+        self.results["answered"] = answered
 
     def slow_clients(self, seconds: float = 30.0, count: int = 200) -> None:
         """Normal clients through HAProxy, without and with ``count`` slow connections."""
@@ -225,7 +232,14 @@ class Overload:
         config = self.env.root / "haproxy.cfg"
         config.write_text(
             haproxy.render(
-                [haproxy.Frontend("orders", f"127.0.0.1:{port}", {"orders": target})],
+                [
+                    haproxy.Frontend(
+                        "orders",
+                        f"127.0.0.1:{port}",
+                        {"orders": target},
+                        capacity=haproxy.capacity(self.env.settings.layout("orders")),
+                    )
+                ],
                 f"127.0.0.1:{metrics}",
                 self.env.root / "haproxy-errors",
             )

@@ -31,7 +31,9 @@ class Layout:
 
     workers: int
     threads: int
-    pool_size: int  # plus as many overflow connections: pool + overflow >= threads
+    # Plus as many overflow connections: pool + overflow >= threads, or at least the requests
+    # admission control lets work at once (it admits no more than that).
+    pool_size: int
 
 
 # Chosen by measurement under the crash storm and healthy (docs/benchmarks.md, "Process layout").
@@ -369,7 +371,7 @@ class Settings:
     admission_min_concurrency: int = env(
         2,
         "adaptive concurrency limit: the fewest requests a process admits at once (the most is "
-        "its threads)",
+        "its threads, or its database pool plus overflow if fewer)",
         section=REQUESTS,
         positive=True,
     )
