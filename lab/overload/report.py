@@ -82,7 +82,14 @@ def _commit() -> str:
     done = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     )
-    return done.stdout.strip() or "unknown"
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    dirty = " with uncommitted changes" if changed.stdout.strip() else ""
+    return (done.stdout.strip() or "unknown") + dirty
 
 
 _COLUMNS = (
