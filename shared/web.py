@@ -230,10 +230,11 @@ def init_web(
         admission = Admission(
             settings.admission_target_ms / 1000, settings.admission_interval_ms / 1000
         )
-        # No more at once than three quarters of the threads, nor than the database pool serves
-        # (pool + overflow): a quarter of the threads stays free to answer refusals at once.
+        # No more at once than threads, nor than the database pool serves (pool + overflow).
+        # (Keeping a quarter of the threads free for refusals was tried: with 16 clients on
+        # 2 x 8 threads, the uneven share between workers then refused some at light load.)
         layout = settings.layout(service)
-        most = max(1, min(layout.threads - layout.threads // 4, 2 * layout.pool_size))
+        most = min(layout.threads, 2 * layout.pool_size)
         limit = ConcurrencyLimit(
             initial=most,
             least=min(most, settings.admission_min_concurrency),

@@ -369,9 +369,10 @@ class Settings:
         low=1,
     )
     admission_min_concurrency: int = env(
-        2,
-        "adaptive concurrency limit: the fewest requests a process admits at once (the most is "
-        "its threads, or its database pool plus overflow if fewer)",
+        8,
+        "adaptive concurrency limit: the fewest requests a process admits at once, however its "
+        "latency rose (the most is its threads, or its database pool plus overflow if fewer); "
+        "below 8, two busy cores refused a healthy burst",
         section=REQUESTS,
         positive=True,
     )
