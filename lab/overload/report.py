@@ -83,7 +83,8 @@ def _commit() -> str:
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     )
     changed = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
+        # The documents being edited while it runs do not change what was measured.
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
         capture_output=True,
         text=True,
         cwd=ROOT,
