@@ -130,7 +130,9 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
         reserve_timeout_s=settings.order_reserve_deadline_s,
         key_lease_s=settings.idempotency_lease_s,
         key_ttl_s=settings.idempotency_ttl_s,
-        daily_order_cap=settings.orders_per_customer_per_day,
+        # The count behind the cap reads up to that many index entries per order: none at all
+        # when there is no cap.
+        daily_order_cap=settings.orders_per_customer_per_day or None,
     )
 
 

@@ -324,9 +324,9 @@ class Settings:
     orders_per_customer_per_day: int = env(
         1000,
         "orders one customer may place in any 24 hours; beyond, `429 ORDER_LIMIT_REACHED` and "
-        "nothing stored (repeats of an order placed before still replay)",
+        "nothing stored (repeats of an order placed before still replay); 0: no cap, and no count",
         section=ORDERS,
-        positive=True,
+        low=0,
     )
     rejected_order_retention_s: float = env(
         30 * 86400.0,

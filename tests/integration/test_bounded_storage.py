@@ -7,11 +7,13 @@ import pytest
 from sqlalchemy import func, select
 
 from order_service import services
+from order_service.bootstrap import build_context
 from order_service.delivery import Deliverer
 from order_service.domain import DailyOrderCapReached, OrderStatus
 from order_service.reconciler import Reconciler
 from order_service.services import OrderContext
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
+from shared.config import Settings
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import Clock
 from tests.helpers import place_order
@@ -99,3 +101,11 @@ def test_without_a_retention_nothing_is_purged(orders_uow, orders_engine):
     clock.advance(10 * 86400)
     Reconciler(ctx, pending_ttl_s=60).run_once()
     assert count(orders_engine, orders) == 1
+
+
+def test_a_cap_of_zero_is_no_cap_and_no_count(orders_engine):
+    # The count behind a cap reads up to that many index entries per order; the laboratory's
+    # single customers place tens of thousands, so "no cap" must not be a large one.
+    assert build_context(Settings(), FakeInventory(), orders_engine).daily_order_cap == 1000
+    unlimited = Settings(orders_per_customer_per_day=0)
+    assert build_context(unlimited, FakeInventory(), orders_engine).daily_order_cap is None
