@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -134,6 +134,20 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return sorted(found)
+
+
+@contextlib.contextmanager
+def running(
+    command: Sequence[str], logfile: Path, env: Mapping[str, str], ready_url: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` started, for the ``with`` block, once ``ready_url`` answers 200; ended after
+    (a failed start included)."""
+    proc = start(command, logfile, env)
+    try:
+        wait_ready(ready_url, process=proc)
+        yield proc
+    finally:
+        end(proc)
 
 
 def end(proc: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:

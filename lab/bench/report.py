@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lab.bench.load import ROOT
 from lab.bench.measure import GROUPS, ms_per_order
+from lab.reports import commit, targets_table
 from shared.config import Settings
 
 
@@ -113,25 +112,12 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            text=True,
-            capture_output=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def write_report(
     results: dict[str, Any], targets: list[dict[str, Any]], out: Path, argv: list[str]
 ) -> None:
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": commit(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "command": " ".join(["python -m lab.bench", *argv]) if argv else "make bench",
@@ -159,12 +145,7 @@ def write_report(
         "",
         "## Targets",
         "",
-        "| figure | value | target | met |",
-        "|---|---|---|---|",
-        *[
-            f"| {t['figure']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
-            for t in targets
-        ],
+        *targets_table(targets),
         "",
         "## Scenarios",
         "",

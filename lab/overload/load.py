@@ -120,6 +120,25 @@ async def _client(
         writer.close()
 
 
+async def once(port: int, raw: bytes, timeout_s: float = 15.0) -> Answer | None:
+    """One request on a connection of its own; None when it got no answer."""
+    started = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return None
+    try:
+        status, _, body = await asyncio.wait_for(_one(reader, writer, raw), timeout_s)
+    except _Closing as closing:
+        status, _, body = closing.answer
+    except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError):
+        return None
+    finally:
+        writer.close()
+    now = time.monotonic()
+    return Answer(status, _code(status, body), now - started, now)
+
+
 def load(
     port: int, clients: int, seconds: float, request: Request, *, timeout_s: float = 15.0
 ) -> Run:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lab.processes import ROOT
+from lab.reports import commit, targets_table
 
 
 def _target(figure: str, value: float | str, target: str, met: bool) -> dict[str, Any]:
@@ -78,21 +77,6 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def _commit() -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-    )
-    changed = subprocess.run(
-        # The documents being edited while it runs do not change what was measured.
-        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    dirty = " with uncommitted changes" if changed.stdout.strip() else ""
-    return (done.stdout.strip() or "unknown") + dirty
-
-
 _COLUMNS = (
     "| level | clients | confirmed/s | answers | statuses | admitted p50 ms | admitted p99 ms "
     "| refused | refused p99 ms | slowest refusal ms | refused by (server's count) | no answer |"
@@ -118,7 +102,7 @@ def write_report(results: dict[str, Any], targets: list[dict[str, Any]], out: Pa
     lines = [
         "# Overload: measured",
         "",
-        f"`make test-overload` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_commit()}, "
+        f"`make test-overload` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit()}, "
         f"{platform.machine()} with {_cpus()} cores. The system runs as `make up` runs it (each "
         "service's own layout) on a throwaway PostgreSQL; the load is closed-loop clients on "
         "127.0.0.1 that honour `Retry-After-Ms` (`lab/overload/load.py`). What the figures "
@@ -126,12 +110,7 @@ def write_report(results: dict[str, Any], targets: list[dict[str, Any]], out: Pa
         "",
         "## Targets",
         "",
-        "| figure | value | target | met |",
-        "|---|---|---|---|",
-        *(
-            f"| {t['figure']} | {t['value']} | {t['target']} | {'yes' if t['met'] else 'NO'} |"
-            for t in targets
-        ),
+        *targets_table(targets),
     ]
     if "curve" in results:
         saturation = results["saturation"]

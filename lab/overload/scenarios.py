@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from lab import haproxy, invariants, processes
 from lab.bench.load import ADMIN_TOKEN, PLENTY, PRODUCTION_ENV
-from lab.overload.load import Answer, Request, Run, load, percentile, post_json
+from lab.overload.load import Answer, Request, Run, load, once, percentile, post_json
 from lab.postgres import free_port
 from lab.system import Environment, Layout, empty_tables
 from order_service.tables import orders
@@ -244,12 +244,9 @@ class Overload:
                 self.env.root / "haproxy-errors",
             )
         )
-        proc = processes.start(haproxy.command(config), self.env.root / "haproxy.log", {})
-        try:
-            processes.wait_ready(f"http://127.0.0.1:{port}/health/ready", process=proc)
+        log, ready = self.env.root / "haproxy.log", f"http://127.0.0.1:{port}/health/ready"
+        with processes.running(haproxy.command(config), log, {}, ready):
             yield port
-        finally:
-            processes.end(proc)
 
 
 @contextmanager
@@ -300,7 +297,7 @@ class _Storm:
 
 def logins(port: int, per_s: float, seconds: float) -> _Storm:
     """Logins for random emails at ``per_s`` a second (open loop: each on its own connection,
-    whether or not the last was answered), for ``seconds``, from a thread."""
+    whether or not the last was answered), for ``seconds``, from a thread of its own."""
     storm = _Storm()
     request = post_json(
         "/api/v1/auth/login",
@@ -309,18 +306,13 @@ def logins(port: int, per_s: float, seconds: float) -> _Storm:
         keyed=False,
     )
 
-    def run() -> None:
-        threads = []
+    async def all_of_them() -> None:
+        sent = []
         for n in range(int(per_s * seconds)):
-            runner = threading.Thread(
-                target=lambda n=n: storm.answers.extend(load(port, 1, 0.001, request).answers)
-            )
-            runner.start()
-            threads.append(runner)
-            time.sleep(1 / per_s)  # the storm's own pace
-        for runner in threads:
-            runner.join()
+            sent.append(asyncio.create_task(once(port, request(0, n))))
+            await asyncio.sleep(1 / per_s)  # the storm's own pace
+        storm.answers.extend(a for a in await asyncio.gather(*sent) if a is not None)
 
-    storm.thread = threading.Thread(target=run, daemon=True)
+    storm.thread = threading.Thread(target=asyncio.run, args=(all_of_them(),), daemon=True)
     storm.thread.start()
     return storm

@@ -33,14 +33,10 @@ def one_thread(system, tmp_path):
         "ADMISSION_INTERVAL_MS": "50",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    proc = processes.start(processes.gunicorn_command("inventory"), tmp_path / "inv.log", env)
     base = f"http://127.0.0.1:{port}"
-    try:
-        processes.wait_ready(f"{base}/health/ready", process=proc)
+    command = processes.gunicorn_command("inventory")
+    with processes.running(command, tmp_path / "inv.log", env, f"{base}/health/ready"):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _hold_the_thread(base, pool, engine):

@@ -39,13 +39,9 @@ def edge(live, tmp_path):
             per_source_connections=PER_SOURCE,
         )
     )
-    proc = processes.start(haproxy.command(config), tmp_path / "haproxy.log", {})
-    try:
-        processes.wait_ready(f"http://127.0.0.1:{port}/health/ready", process=proc)
+    ready = f"http://127.0.0.1:{port}/health/ready"
+    with processes.running(haproxy.command(config), tmp_path / "haproxy.log", {}, ready):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def closed(conn):

@@ -33,13 +33,10 @@ def tight_inventory(system, tmp_path):
         "REQUEST_READ_TIMEOUT_S": os.environ.get("SLOW_CLIENT_BOUND_S", "1"),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    proc = processes.start(processes.gunicorn_command("inventory"), tmp_path / "inv.log", env)
-    try:
-        processes.wait_ready(f"http://127.0.0.1:{port}/health/ready", process=proc)
+    command = processes.gunicorn_command("inventory")
+    ready = f"http://127.0.0.1:{port}/health/ready"
+    with processes.running(command, tmp_path / "inv.log", env, ready):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def trickle(port, head, tail):
