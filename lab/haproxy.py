@@ -46,15 +46,15 @@ class Frontend:
     bind: str
     servers: dict[str, str]  # instance name -> host:port
     check_path: str = "/health/ready"
-    # Requests each instance is sent at once (its workers x threads), the rest wait in HAProxy's
-    # queue, one fair queue for all instances; once a quarter of that many wait, the next is
+    # Requests each instance is sent at once (``capacity``); the rest wait in HAProxy's queue,
+    # one fair queue for all instances, and once a quarter of that many wait, the next is
     # answered 503 OVERLOADED at once. None: no bound (the laboratory's scaled layouts).
     capacity: int | None = None
 
 
 def capacity(layout: Layout) -> int:
-    """Requests one instance takes at once: every thread of every worker."""
-    return layout.workers * layout.threads
+    """Requests one instance is sent at once: its layout's ``at_once``, else every thread."""
+    return layout.at_once or layout.workers * layout.threads
 
 
 def render(

@@ -140,3 +140,15 @@ def test_migrations_run_as_the_owner_roles_and_the_services_do_not(objects):
             assert owner <= names
         else:
             assert not owner & names, obj["metadata"]["name"]
+
+
+def test_as_many_edge_replicas_as_order_pods_so_each_pod_gets_what_one_edge_sends(objects):
+    # Each edge replica sends the orders Service at most LAYOUTS["orders"].at_once requests;
+    # with as many edges as pods, a pod gets that many on average, as on one machine.
+    _, found = objects
+    replicas = {
+        obj["metadata"]["name"]: obj["spec"]["replicas"]
+        for obj in found
+        if obj["kind"] == "Deployment"
+    }
+    assert replicas["edge"] == replicas["orders"]

@@ -6,17 +6,22 @@ One inventory instance of the light layout (two workers of four threads) behind 
 its limit at once and holds the other 50 itself, so no worker thread waits on any of them,
 while a client at 127.0.0.1 is answered every time. Straight to gunicorn, 50 such connections
 hold all eight threads until the read bound cuts them (tests/e2e/test_slow_clients.py).
+
+Past what an instance is sent at once, requests wait in HAProxy's queue, and once enough wait
+the next is refused by HAProxy itself, before any instance sees it.
 """
 
+import concurrent.futures
 import select
 import socket
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from lab import haproxy, processes
 from lab.postgres import free_port
-from tests.helpers import wait_until
+from tests.helpers import bearer, wait_until
 
 pytestmark = pytest.mark.e2e
 ATTACKER = "127.0.0.2"
@@ -83,3 +88,77 @@ def test_two_hundred_slow_connections_hold_no_worker_and_others_are_served(edge,
     assert all(a.json()["on_hand"] == 5 for a in answers)
     # The 50 the limit let in were still waiting for the rest of their request: held by HAProxy.
     assert len(still_open) == PER_SOURCE
+
+
+@pytest.fixture
+def one_at_once(live, tmp_path):
+    """HAProxy sending the inventory instance one request at once, as ``capacity`` says."""
+    port, metrics = free_port(), free_port()
+    frontend = haproxy.Frontend(
+        "inventory",
+        f"127.0.0.1:{port}",
+        {"inventory": f"127.0.0.1:{live.inventory_port}"},
+        capacity=1,
+    )
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(haproxy.render([frontend], f"127.0.0.1:{metrics}", tmp_path / "errors"))
+    ready = f"http://127.0.0.1:{port}/health/ready"
+    with processes.running(haproxy.command(config), tmp_path / "haproxy.log", {}, ready):
+        yield port, metrics
+
+
+def _queued(metrics):
+    text = requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
+    line = next(x for x in text.splitlines() if x.startswith("haproxy_backend_current_queue{"))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_past_the_instances_capacity_one_waits_and_the_next_is_refused_by_the_front(
+    one_at_once, live, inventory_engine
+):
+    port, metrics = one_at_once
+    chaos = f"http://127.0.0.1:{live.inventory_port}/chaos"
+    admin = bearer("admin")
+    requests.put(
+        f"{chaos}/hold",
+        headers=admin,
+        timeout=5,
+        json={"kind": "latency", "delay_ms": 3000, "method": "GET", "path": "/api/v1/products/*"},
+    ).raise_for_status()
+    base = f"http://127.0.0.1:{port}/api/v1/products"
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            held = _hold(pool, f"{base}/HELD", inventory_engine)
+            waiting = pool.submit(requests.get, f"{base}/WAITING", timeout=30)
+            wait_until(lambda: _queued(metrics) >= 1, timeout_s=10)
+            refused = requests.get(f"{base}/REFUSED", timeout=30)
+            assert refused.status_code == 503, refused.text
+            error = refused.json()["error"]
+            assert (error["code"], error["details"]["reason"]) == ("OVERLOADED", "front")
+            assert int(refused.headers["Retry-After-Ms"]) > 0
+            # Both others were served in their turn: the wait was HAProxy's, not a thread's.
+            assert [held.result().status_code, waiting.result().status_code] == [404, 404]
+    finally:
+        requests.delete(chaos, headers=admin, timeout=5).raise_for_status()
+    assert _fired(inventory_engine) == 2  # the refused one never reached the instance
+
+
+def _hold(pool, url, engine):
+    """A request the gremlin holds at the instance. Each worker reads the gremlins again within
+    half a second, so until one does, requests pass unheld: send them one at a time until one
+    is held."""
+    sent = None
+
+    def holding():
+        nonlocal sent
+        if sent is None or sent.done():
+            sent = pool.submit(requests.get, url, timeout=30)
+        return _fired(engine) >= 1
+
+    wait_until(holding, timeout_s=10)
+    return sent
+
+
+def _fired(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM gremlin_firings")).scalar_one()
