@@ -68,7 +68,7 @@ fuzz: venv ## The OpenAPI fuzz in full: 1,000 random examples per operation and 
 	@cat .run/fuzz-report.json
 	CONTRACT_EXAMPLES=200 $(PY) -m pytest tests/e2e/test_contract.py -q -s
 
-test-overload: venv ## Past saturation, slow clients, a login storm, a lock-out, a dead inventory (about 6 min); writes docs/overload.md
+test-overload: venv ## Past saturation, slow clients, a login storm, a lock-out, a dead and a slow inventory (about 8 min); writes docs/overload.md
 	$(PY) -m lab.install
 	$(PY) -m lab.overload
 

@@ -1,8 +1,6 @@
 """gunicorn settings of the inventory service (shared ones in shared.gunicorn)."""
 
-from shared.gunicorn import child_exit, fresh_metrics_directory, settings_for
+from shared.gunicorn import fresh_metrics_directory, settings_for
 
 fresh_metrics_directory()
 globals().update(settings_for("inventory"))
-
-__all__ = ["child_exit"]  # gunicorn looks these hooks up by name

@@ -13,8 +13,9 @@ docs/scale-out.md and docs/overload.md.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import processes
@@ -50,6 +51,9 @@ class Frontend:
     # one fair queue for all instances, and once a quarter of that many wait, the next is
     # answered 503 OVERLOADED at once. None: no bound (the laboratory's scaled layouts).
     capacity: int | None = None
+    # Instance name -> the port its gunicorn master answers HAProxy's agent check on
+    # (shared.front_agent): it raises ``capacity`` by the requests waiting long on inventory.
+    agents: dict[str, int] = field(default_factory=dict)
 
 
 def capacity(layout: Layout) -> int:
@@ -136,7 +140,10 @@ def render(
             + (" init-addr last,libc,none" if names or resolve else "")
             + (" resolvers system" if resolve else ""),
         ]
-        lines += [f"    server {name} {address}" for name, address in frontend.servers.items()]
+        lines += [
+            f"    server {name} {address}" + _agent(frontend.agents.get(name))
+            for name, address in frontend.servers.items()
+        ]
         # When every instance fails its check at once (the shared database restarting, or all
         # of them too busy to answer a check in time), sending to them anyway beats a certain
         # 503: each answers for itself (DATABASE_UNAVAILABLE with Retry-After, or the order).
@@ -147,6 +154,11 @@ def render(
             for name, address in frontend.servers.items()
         ]
     return "\n".join(lines) + "\n"
+
+
+def _agent(port: int | None) -> str:
+    # Four times a second: a slow inventory holds requests for hundreds of milliseconds.
+    return f" agent-check agent-port {port} agent-inter 250ms" if port else ""
 
 
 _OVERLOADED = (
@@ -213,6 +225,7 @@ IN_CONTAINER = Path("/usr/local/etc/haproxy/errors")
 DEPLOYED_PER_SOURCE = 100
 COMPOSE = Path("deploy/haproxy")
 KUBERNETES = Path("deploy/kubernetes/base/edge")
+COMPOSE_AGENT_PORT = 3011  # FRONT_AGENT_BIND of the orders container (docker-compose.yml)
 
 
 def deployed(root: Path = processes.ROOT) -> dict[Path, str]:
@@ -224,6 +237,7 @@ def deployed(root: Path = processes.ROOT) -> dict[Path, str]:
             "0.0.0.0:3001",
             {"orders": "orders:3001"},
             capacity=capacity(LAYOUTS["orders"]),
+            agents={"orders": COMPOSE_AGENT_PORT},
         ),
         Frontend(
             "inventory",
@@ -245,12 +259,15 @@ def deployed(root: Path = processes.ROOT) -> dict[Path, str]:
             resolve=resolve,
         )
 
+    # Kubernetes: the server is the orders Service, whose connections go to any pod, so no one
+    # pod's agent speaks for it; the fixed figure holds there.
+    kubernetes = [dataclasses.replace(public[0], agents={})]
     return {
         # Compose's containers change addresses when they restart: look their names up again.
         COMPOSE / "haproxy.cfg": rendered(public, COMPOSE, resolve=True),
         # Kubernetes Services keep their address: the name is read once. Only the order API is
         # public there; inventory is reached from inside (deploy/kubernetes/base/network-policy).
-        KUBERNETES / "haproxy.cfg": rendered(public[:1], KUBERNETES, resolve=False),
+        KUBERNETES / "haproxy.cfg": rendered(kubernetes, KUBERNETES, resolve=False),
     }
 
 

@@ -44,6 +44,7 @@ RUN = processes.ROOT / ".run"
 LOCAL_ADDRESS_LIMIT = "200/second"
 # Instance i of a service listens on its base + i, HAProxy on the usual ports.
 INSTANCE_PORTS = {"orders": 3100, "inventory": 3200, "console": 3300}
+AGENT_PORT = 3150  # the order instances' agents: 3151, 3152, ...
 HAPROXY_METRICS = "127.0.0.1:8405"
 LOCAL_REDIS_PORT = 6390
 TARGETS = RUN / "prometheus-targets"
@@ -187,7 +188,7 @@ def up() -> None:
     env.setdefault("TRUSTED_PROXIES", "127.0.0.1")
     if not settings.is_production:
         env.setdefault("CONSOLE_FORWARD_KEY", _forward_key())
-    binds = _binds(layout, settings)
+    binds, agents = _binds(layout, settings), _agents(layout)
     for name in layout.instances("inventory") + layout.instances("orders"):
         service = service_of(name)
         bind = binds[name]
@@ -197,10 +198,12 @@ def up() -> None:
             "PROMETHEUS_MULTIPROC_DIR": str(RUN / "metrics" / name),
             "ORDER_BIND" if service == "orders" else "INVENTORY_BIND": bind,
         }
+        if name in agents:
+            metrics_env["FRONT_AGENT_BIND"] = f"127.0.0.1:{agents[name]}"
         ready = f"http://{bind}/health/ready"
         _start(name, processes.gunicorn_command(service), ready, metrics_env)
     _start_console(env, settings, binds["console"])
-    _start_haproxy(layout, settings, binds)
+    _start_haproxy(layout, settings, binds, agents)
     for name in layout.instances("reconciler"):
         reconciler_env = processes.own_database_only(env, "orders", settings)
         reconciler_env["RECONCILER_METRICS_BIND"] = binds[name]
@@ -291,13 +294,21 @@ def _start_redis() -> str:
     return url
 
 
-def _start_haproxy(layout: Layout, settings: Settings, binds: dict[str, str]) -> None:
+def _agents(layout: Layout) -> dict[str, int]:
+    """Where each order instance's master answers HAProxy's agent check (shared.front_agent)."""
+    return {name: AGENT_PORT + i + 1 for i, name in enumerate(layout.instances("orders"))}
+
+
+def _start_haproxy(
+    layout: Layout, settings: Settings, binds: dict[str, str], agents: dict[str, int]
+) -> None:
     frontends = [
         haproxy.Frontend(
             service,
             settings.order_bind if service == "orders" else settings.inventory_bind,
             {name: binds[name] for name in layout.instances(service)},
             capacity=haproxy.capacity(settings.layout(service)),
+            agents=agents if service == "orders" else {},
         )
         for service in ("orders", "inventory")
     ]

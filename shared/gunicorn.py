@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shared import front_agent
 from shared.config import load_settings
 from shared.gunicorn_worker import BoundedReadWorker
 from shared.metrics import mark_worker_dead
@@ -37,6 +38,40 @@ def settings_for(service: str) -> dict[str, Any]:
         "keepalive": 5,
         "accesslog": None,  # the app writes one JSON line per request itself
         "errorlog": "-",
+        "child_exit": child_exit,
+        **_agent_hooks(service),
+    }
+
+
+def _agent_hooks(service: str) -> dict[str, Any]:
+    """With ``FRONT_AGENT_BIND``, the hooks that run the front's agent (``shared.front_agent``):
+    its memory made here, in the master, before any worker is forked."""
+    layout = _settings.layout(service)
+    if not _settings.front_agent_bind or layout.at_once is None:
+        return {}
+    # Twice the workers: a replacement may start before the worker it replaces has gone.
+    waits = front_agent.Waits(2 * layout.workers, layout.threads)
+    front_agent.install(waits)
+    agent = front_agent.Agent(waits, layout.at_once, layout.workers * layout.threads)
+
+    def when_ready(server: Any) -> None:
+        agent.start(_settings.front_agent_bind)
+
+    def pre_fork(server: Any, worker: Any) -> None:
+        worker.agent_row = waits.claim()
+
+    def post_fork(server: Any, worker: Any) -> None:
+        waits.use_row(worker.agent_row)
+
+    def exited(server: Any, worker: Any) -> None:
+        waits.release(getattr(worker, "agent_row", None))
+        child_exit(server, worker)
+
+    return {
+        "when_ready": when_ready,
+        "pre_fork": pre_fork,
+        "post_fork": post_fork,
+        "child_exit": exited,
     }
 
 

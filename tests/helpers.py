@@ -99,3 +99,16 @@ def authorised(client: Any, role: str = "admin", subject: str = "test-admin") ->
     """A Flask test client that sends this role's token with every request."""
     client.environ_base["HTTP_AUTHORIZATION"] = bearer(role, subject)["Authorization"]
     return client
+
+
+@contextmanager
+def gremlin(base: str, name: str, **body: Any) -> Iterator[None]:
+    """A gremlin set on the service at ``base`` for the block, and every gremlin gone after."""
+    import requests
+
+    admin = bearer("admin")
+    requests.put(f"{base}/chaos/{name}", headers=admin, timeout=5, json=body).raise_for_status()
+    try:
+        yield
+    finally:
+        requests.delete(f"{base}/chaos", headers=admin, timeout=5).raise_for_status()

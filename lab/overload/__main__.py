@@ -2,7 +2,8 @@
 
 Each figure the issue of staying up asks for, from one run: the goodput curve at 1x to 8x the
 saturating client count (with every invariant after it), 200 slow connections, a login storm,
-a lock-out attempt and an inventory answering every call 503. Writes ``docs/overload.md`` (the
+a lock-out attempt, an inventory answering every call 503, and one answering every other call a
+second late. Writes ``docs/overload.md`` (the
 report) and ``.run/overload-report.json``; exit 1 if a target is missed.
 """
 
@@ -17,7 +18,7 @@ from lab.overload.report import evaluate, write_report
 from lab.overload.scenarios import Overload
 from lab.processes import ROOT
 
-SCENARIOS = ("curve", "slow_clients", "login_storm", "lockout", "retry_budget")
+SCENARIOS = ("curve", "slow_clients", "login_storm", "lockout", "retry_budget", "slow_inventory")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -125,6 +125,8 @@ def write_report(results: dict[str, Any], targets: list[dict[str, Any]], out: Pa
             *_table({f"trial {c}": f for c, f in saturation["trial"].items()}),
             "",
             *_table(results["curve"]),
+            "",
+            "Refusals the order service did not count were HAProxy's own (`reason: front`).",
         ]
     if "slow_clients" in results:
         slow = results["slow_clients"]
@@ -173,6 +175,19 @@ def write_report(results: dict[str, Any], targets: list[dict[str, Any]], out: Pa
             f"calls inventory: {budget['orders']} orders answered, {budget['inventory_calls']} "
             f"reservation calls reached inventory (ratio **{budget['ratio']}**; statuses "
             f"{budget['statuses']}).",
+        ]
+    if "slow_inventory" in results:
+        slow = results["slow_inventory"]
+        lines += [
+            "",
+            "## Inventory holding every other reservation a second",
+            "",
+            f"{slow['clients']} clients through HAProxy for 15 s: with the order instance's "
+            "agent telling HAProxy to send one more for each request waiting long on inventory "
+            "(`shared/front_agent.py`), then with HAProxy's fixed figure alone. Not a target; "
+            "what the agent is for.",
+            "",
+            *_table({k: slow[k] for k in ("with the agent", "fixed figure")}),
         ]
     out.write_text("\n".join(lines) + "\n")
 

@@ -64,11 +64,14 @@ class Overload:
     def __exit__(self, *exc: object) -> None:
         self.env.__exit__(*exc)
 
-    def fresh(self, **env: str) -> None:
+    def fresh(self, agent: bool = True, **env: str) -> None:
         self.system.stop_processes()
         empty_tables(self.env.orders)
         empty_tables(self.env.inventory)
         self.system.env_overrides = {**PRODUCTION_ENV, **env}
+        self.agent_port = free_port() if agent else 0
+        bind = f"127.0.0.1:{self.agent_port}" if agent else ""
+        self.system.service_env = {"orders": {"FRONT_AGENT_BIND": bind}}
         self.system.relayout(Layout())
         for sku in PLENTY:
             self.system.create_product(sku, 10_000_000)
@@ -199,17 +202,7 @@ class Overload:
         self.system.stop("reconciler")  # only the request path's calls are counted
         chaos = f"http://127.0.0.1:{self.system.inventory_port}/chaos"
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        requests.put(
-            f"{chaos}/all-503",
-            headers=admin,
-            timeout=5,
-            json={
-                "kind": "error",
-                "status": 503,
-                "method": "PUT",
-                "path": "/api/v1/reservations/*",
-            },
-        ).raise_for_status()
+        self.gremlin("all-503", {"kind": "error", "status": 503, "method": "PUT"})
         run = self.place(8, seconds)
         matched = requests.get(chaos, timeout=5).json()["gremlins"][0]["matched"]
         placed = sum(1 for a in run.answers if a.status in (201, 202, 422))
@@ -223,6 +216,32 @@ class Overload:
             "statuses": figures(run)["statuses"],
         }
         print(f"retry budget: {self.results['retry_budget']}", flush=True)
+
+    def slow_inventory(self, seconds: float = 15.0, clients: int = 16) -> None:
+        """Every other reservation held a second, through the front: with the orders' agent
+        (shared.front_agent) and with HAProxy's fixed figure alone."""
+        found = {}
+        for agent in (True, False):
+            self.fresh(agent=agent)
+            self.gremlin(
+                "slow",
+                {"kind": "latency", "delay_ms": 1000, "every_nth": 2, "method": "PUT"},
+            )
+            with self.front() as port:
+                found["with the agent" if agent else "fixed figure"] = figures(
+                    self.place(clients, seconds, port)
+                )
+        self.results["slow_inventory"] = {"clients": clients, **found}
+        print(f"slow inventory: {self.results['slow_inventory']}", flush=True)
+
+    def gremlin(self, name: str, body: dict[str, Any]) -> None:
+        """A gremlin on inventory's reservations."""
+        requests.put(
+            f"http://127.0.0.1:{self.system.inventory_port}/chaos/{name}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=5,
+            json={**body, "path": "/api/v1/reservations/*"},
+        ).raise_for_status()
 
     @contextmanager
     def front(self) -> Any:
@@ -238,6 +257,7 @@ class Overload:
                         f"127.0.0.1:{port}",
                         {"orders": target},
                         capacity=haproxy.capacity(self.env.settings.layout("orders")),
+                        agents={"orders": self.agent_port} if self.agent_port else {},
                     )
                 ],
                 f"127.0.0.1:{metrics}",

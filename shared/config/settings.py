@@ -153,6 +153,13 @@ class Settings:
         positive=True,
     )
     # A crashed worker then costs a fork, not a second of CPU re-importing everything.
+    front_agent_bind: str = env(
+        "",
+        "where the gunicorn master answers HAProxy's agent check with how many requests the "
+        "instance may be sent at once (its few, plus those waiting long on inventory; "
+        "`shared/front_agent.py`); empty: none, HAProxy keeps the fixed figure",
+        section=PROCESSES,
+    )
     web_preload: bool = env(
         True,
         "gunicorn `preload_app`: the app is built once in the master and workers are forked from "

@@ -30,6 +30,7 @@ import pybreaker
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
+from shared import front_agent
 from shared.admission import elsewhere
 from shared.resilience.breaker import Breaker, BreakerOpen
 from shared.resilience.budget import RetryBudget
@@ -107,8 +108,9 @@ class Policy:
         if self.budget is not None:
             self.budget.record_call()
         try:
-            # Waiting on the dependency is not this process's own work (shared.admission).
-            with elsewhere():
+            # Waiting on the dependency is not this process's own work (shared.admission), and
+            # a long wait lets the front send the instance one more (shared.front_agent).
+            with elsewhere(), front_agent.waiting():
                 return self._bounded(operation, attempt, timeout_s)
         except Refused:
             outcome = "refused"

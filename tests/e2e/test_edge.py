@@ -21,7 +21,8 @@ from sqlalchemy import text
 
 from lab import haproxy, processes
 from lab.postgres import free_port
-from tests.helpers import bearer, wait_until
+from shared.front_agent import Agent, Waits
+from tests.helpers import gremlin, wait_until
 
 pytestmark = pytest.mark.e2e
 ATTACKER = "127.0.0.2"
@@ -91,20 +92,29 @@ def test_two_hundred_slow_connections_hold_no_worker_and_others_are_served(edge,
 
 
 @pytest.fixture
-def one_at_once(live, tmp_path):
-    """HAProxy sending the inventory instance one request at once, as ``capacity`` says."""
+def one_at_once(live, tmp_path, request):
+    """HAProxy sending the inventory instance one request at once, as ``capacity`` says; with
+    ``agent`` (the test's parameter), as many as that agent tells it."""
     port, metrics = free_port(), free_port()
+    agent = getattr(request, "param", None)
     frontend = haproxy.Frontend(
         "inventory",
         f"127.0.0.1:{port}",
         {"inventory": f"127.0.0.1:{live.inventory_port}"},
         capacity=1,
+        agents={"inventory": agent.port} if agent else {},
     )
     config = tmp_path / "haproxy.cfg"
     config.write_text(haproxy.render([frontend], f"127.0.0.1:{metrics}", tmp_path / "errors"))
     ready = f"http://127.0.0.1:{port}/health/ready"
-    with processes.running(haproxy.command(config), tmp_path / "haproxy.log", {}, ready):
-        yield port, metrics
+    if agent:
+        agent.start(f"127.0.0.1:{agent.port}")
+    try:
+        with processes.running(haproxy.command(config), tmp_path / "haproxy.log", {}, ready):
+            yield port, metrics
+    finally:
+        if agent:
+            agent.stop()
 
 
 def _queued(metrics):
@@ -117,30 +127,25 @@ def test_past_the_instances_capacity_one_waits_and_the_next_is_refused_by_the_fr
     one_at_once, live, inventory_engine
 ):
     port, metrics = one_at_once
-    chaos = f"http://127.0.0.1:{live.inventory_port}/chaos"
-    admin = bearer("admin")
-    requests.put(
-        f"{chaos}/hold",
-        headers=admin,
-        timeout=5,
-        json={"kind": "latency", "delay_ms": 3000, "method": "GET", "path": "/api/v1/products/*"},
-    ).raise_for_status()
     base = f"http://127.0.0.1:{port}/api/v1/products"
-    try:
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            held = _hold(pool, f"{base}/HELD", inventory_engine)
-            waiting = pool.submit(requests.get, f"{base}/WAITING", timeout=30)
-            wait_until(lambda: _queued(metrics) >= 1, timeout_s=10)
-            refused = requests.get(f"{base}/REFUSED", timeout=30)
-            assert refused.status_code == 503, refused.text
-            error = refused.json()["error"]
-            assert (error["code"], error["details"]["reason"]) == ("OVERLOADED", "front")
-            assert int(refused.headers["Retry-After-Ms"]) > 0
-            # Both others were served in their turn: the wait was HAProxy's, not a thread's.
-            assert [held.result().status_code, waiting.result().status_code] == [404, 404]
-    finally:
-        requests.delete(chaos, headers=admin, timeout=5).raise_for_status()
+    with products_held(live), concurrent.futures.ThreadPoolExecutor(2) as pool:
+        held = _hold(pool, f"{base}/HELD", inventory_engine)
+        waiting = pool.submit(requests.get, f"{base}/WAITING", timeout=30)
+        wait_until(lambda: _queued(metrics) >= 1, timeout_s=10)
+        refused = requests.get(f"{base}/REFUSED", timeout=30)
+        assert refused.status_code == 503, refused.text
+        error = refused.json()["error"]
+        assert (error["code"], error["details"]["reason"]) == ("OVERLOADED", "front")
+        assert int(refused.headers["Retry-After-Ms"]) > 0
+        # Both others were served in their turn: the wait was HAProxy's, not a thread's.
+        assert [held.result().status_code, waiting.result().status_code] == [404, 404]
     assert _fired(inventory_engine) == 2  # the refused one never reached the instance
+
+
+def products_held(live):
+    """Every product read held 3 s at the instance, by a latency gremlin."""
+    held = {"delay_ms": 3000, "method": "GET", "path": "/api/v1/products/*"}
+    return gremlin(f"http://127.0.0.1:{live.inventory_port}", "hold", kind="latency", **held)
 
 
 def _hold(pool, url, engine):
@@ -162,3 +167,24 @@ def _hold(pool, url, engine):
 def _fired(engine):
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM gremlin_firings")).scalar_one()
+
+
+class TwoAtOnce(Agent):
+    """A real agent whose instance has nothing stuck and two at once."""
+
+    def __init__(self):
+        super().__init__(Waits(rows=1, threads=1), at_once=2, most=2)
+        self.port = free_port()
+
+
+@pytest.mark.parametrize("one_at_once", [TwoAtOnce()], indirect=True)
+def test_haproxy_sends_the_instance_as_many_as_its_agent_says(one_at_once, live, inventory_engine):
+    port, _ = one_at_once
+    base = f"http://127.0.0.1:{port}/api/v1/products"
+    with products_held(live), concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = _hold(pool, f"{base}/FIRST", inventory_engine)
+        # Its capacity says one, the agent two: the second is held at the instance too.
+        second = pool.submit(requests.get, f"{base}/SECOND", timeout=30)
+        wait_until(lambda: _fired(inventory_engine) >= 2 or first.done(), timeout_s=10)
+        assert not first.done()  # reached the instance beside the first, not after it
+        assert [first.result().status_code, second.result().status_code] == [404, 404]

@@ -59,3 +59,22 @@ def test_each_target_is_judged_against_its_bound():
         met["confirmed/s at 8x / peak"]
         and met["p99 of the admitted at 8x / p99 at saturation (1x)"]
     )
+
+
+def test_the_report_shows_the_slow_inventory_with_and_without_the_agent(tmp_path):
+    from lab.overload.report import write_report
+
+    def row(confirmed):
+        run = Run(seconds=1.0)
+        run.answers += [Answer(201, "", 0.5, 0)] * confirmed + [Answer(503, "OVERLOADED", 0.003, 0)]
+        return figures(run)
+
+    results = {
+        "slow_inventory": {"clients": 16, "with the agent": row(30), "fixed figure": row(12)}
+    }
+    out = tmp_path / "overload.md"
+    write_report(results, [], out)
+    text = out.read_text()
+    assert "## Inventory holding every other reservation a second" in text
+    assert "| with the agent |  | 30.0 | 31 | 201: 30, 503: 1 |" in text
+    assert "| fixed figure |  | 12.0 | 13 | 201: 12, 503: 1 |" in text
