@@ -483,8 +483,11 @@ class Settings:
         section=ACCOUNTS,
         positive=True,
     )
+    # One: a hash is memory-hard CPU work, and two at once per worker served no more logins
+    # under a storm (about 2.5 a second either way on two cores) but slowed the orders more
+    # (p99 with 20 logins/s, three runs each: 1.13-1.35x at one, 0.93-1.61x at two).
     auth_hash_concurrency: int = env(
-        2,
+        1,
         "password hashes (signup, login) at once per process; past it, and after waiting "
         "`AUTH_HASH_WAIT_S`, a login is refused with `503 OVERLOADED` and `Retry-After`",
         section=ACCOUNTS,
