@@ -64,12 +64,15 @@ def test_a_hash_that_fails_gives_its_slot_back():
 def test_hashes_run_on_threads_of_the_lowest_priority():
     class Niceness:
         def hash(self, password: str) -> str:
-            return str(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            tid = threading.get_native_id()
+            return f"{os.sched_getscheduler(tid)} {os.getpriority(os.PRIO_PROCESS, tid)}"
 
         def verify(self, digest: str, password: str) -> bool:
             return True
 
-    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    tid = threading.get_native_id()
+    own = os.sched_getscheduler(tid), os.getpriority(os.PRIO_PROCESS, tid)
     bounded = BoundedHasher(Niceness(), limit=1, wait_s=1)
-    assert bounded.hash("p") == "19"
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own  # the caller's kept
+    assert bounded.hash("p") == f"{os.SCHED_IDLE} 19"
+    # The caller's own thread is left as it was.
+    assert (os.sched_getscheduler(tid), os.getpriority(os.PRIO_PROCESS, tid)) == own
