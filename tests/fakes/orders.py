@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import threading
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -301,13 +302,21 @@ class FakeAudits:
         return max(self.store.audits, key=lambda run: run.started_at, default=None)
 
 
+# One lock per store: a transaction copies the whole store and puts the whole copy back on
+# commit, so two at once from two threads (the reconciler's deliveries) would each undo the
+# other's changes. Held for the transaction, they run one after the other, as if serializable.
+_LOCKS: dict[int, threading.RLock] = {}
+
+
 class FakeUnitOfWork:
     """Changes become visible on commit only, like a real transaction."""
 
     def __init__(self, store: Store, *, single_statement: bool = False) -> None:
         self.committed = store
+        self._lock = _LOCKS.setdefault(id(store), threading.RLock())
 
     def __enter__(self) -> FakeUnitOfWork:
+        self._lock.acquire()
         self.working = copy.deepcopy(self.committed)
         self.orders = FakeOrders(self.working)
         self.keys = FakeKeys(self.working)
@@ -318,7 +327,7 @@ class FakeUnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        self._lock.release()
 
     def commit(self) -> None:
         self.committed.__dict__.update(self.working.__dict__)
