@@ -18,6 +18,7 @@ from console.views import admin, auth, orders
 from shared.clients import CONSOLE_KEY, FORWARDED_CLIENT, ClientAddresses, networks
 from shared.config import Settings, load_settings
 from shared.logs import configure_logging
+from shared.money import shown
 
 log = logging.getLogger("console")
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
 
     app.add_template_filter(when)
     app.add_template_filter(sentence)
+    app.add_template_filter(money)
     app.jinja_env.tests["shown_beside"] = shown_beside
 
     @app.context_processor
@@ -94,6 +96,14 @@ def when(iso: str) -> str:
         return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (TypeError, ValueError):
         return str(iso)
+
+
+def money(minor_units: object, currency: object) -> str:
+    """An amount in minor units as a person reads it (``€19.99``); a dash when there is none
+    (an order not yet confirmed)."""
+    if not isinstance(minor_units, int) or not isinstance(currency, str):
+        return "-"
+    return shown(minor_units, currency)
 
 
 def sentence(text: object) -> str:

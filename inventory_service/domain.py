@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
 from shared.errors import Conflict, DomainError, InvalidTransition, NotFound
+from shared.money import DEFAULT_CURRENCY
 
 
 class ReservationStatus(StrEnum):
@@ -21,6 +22,11 @@ class ReservationStatus(StrEnum):
 class Line:
     sku: str
     quantity: int
+    # The unit price the line was reserved at (minor units), kept for good: a later price
+    # change never reaches a reservation made. None until reserved. Not part of what a
+    # repeated reserve must match: the caller sends skus and quantities only.
+    unit_price_cents: int | None = field(default=None, compare=False)
+    currency: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -28,13 +34,15 @@ class Shortage:
     sku: str
     requested: int
     available: int
-    reason: str  # "insufficient_stock" or "unknown_sku"
+    reason: str  # "insufficient_stock", "unknown_sku" or "other_currency"
 
 
 @dataclass(frozen=True)
 class Stock:
     on_hand: int
     reserved: int
+    price_cents: int = 0
+    currency: str = DEFAULT_CURRENCY
 
     @property
     def available(self) -> int:
@@ -117,15 +125,40 @@ def canonical(lines: Iterable[Line]) -> tuple[Line, ...]:
 
 
 def shortages(lines: Iterable[Line], stock: Mapping[str, Stock]) -> list[Shortage]:
-    """Every line that cannot be reserved in full; empty means reserve them all."""
+    """Every line that cannot be reserved in full; empty means reserve them all.
+
+    One reservation is paid in one currency: a line priced in another currency than the
+    first known product's (in sku order) cannot be reserved with it."""
     found = []
-    for line in canonical(lines):
+    lines = canonical(lines)
+    currency = next((stock[ln.sku].currency for ln in lines if ln.sku in stock), None)
+    for line in lines:
         current = stock.get(line.sku)
         if current is None:
             found.append(Shortage(line.sku, line.quantity, 0, "unknown_sku"))
+        elif current.currency != currency:
+            found.append(Shortage(line.sku, line.quantity, current.available, "other_currency"))
         elif current.available < line.quantity:
             found.append(Shortage(line.sku, line.quantity, current.available, "insufficient_stock"))
     return found
+
+
+def priced(lines: Iterable[Line], stock: Mapping[str, Stock]) -> tuple[Line, ...]:
+    """The lines with the price each product has now: what a reservation keeps."""
+    return tuple(
+        replace(ln, unit_price_cents=stock[ln.sku].price_cents, currency=stock[ln.sku].currency)
+        for ln in lines
+    )
+
+
+def total(lines: Iterable[Line]) -> tuple[int, str] | None:
+    """What the priced lines come to, in their one currency; None when any is unpriced."""
+    lines = tuple(lines)
+    if not lines or any(ln.unit_price_cents is None for ln in lines):
+        return None
+    currencies = {ln.currency for ln in lines}
+    assert len(currencies) == 1, "a reservation is priced in one currency"
+    return sum(ln.quantity * (ln.unit_price_cents or 0) for ln in lines), lines[0].currency or ""
 
 
 def check_same_lines(reservation_id: str, stored: Iterable[Line], sent: Iterable[Line]) -> None:

@@ -17,6 +17,7 @@ from inventory_service.domain import (
     StockFigures,
     StoredRestock,
 )
+from shared.money import DEFAULT_CURRENCY
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,16 @@ class KeyTaken(Exception):
 class StockStore(Protocol):
     """Products, reservations and the ledger; every stock change writes its ledger row."""
 
-    def insert_product(self, sku: str, name: str, on_hand: int) -> bool: ...
+    def insert_product(
+        self,
+        sku: str,
+        name: str,
+        on_hand: int,
+        price_cents: int = 0,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> bool: ...
+
+    def set_price(self, sku: str, price_cents: int, currency: str) -> None: ...
 
     def get_product(self, sku: str) -> Product | None: ...
 

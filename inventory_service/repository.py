@@ -20,6 +20,7 @@ from inventory_service.domain import (
 )
 from inventory_service.ports import KeyTaken, StoredReservation
 from inventory_service.tables import products, reservation_lines, reservations, stock_movements
+from shared.money import DEFAULT_CURRENCY
 from shared.uow import UnitOfWork as BaseUnitOfWork
 
 # Nothing but the reservation row is written unless it was created (the CTEs read
@@ -32,9 +33,10 @@ WITH created AS (
     ON CONFLICT DO NOTHING
     RETURNING id, created_at, updated_at
 ), lines AS (
-    INSERT INTO reservation_lines (reservation_id, sku, quantity)
-    SELECT created.id, l.sku, l.quantity
-    FROM created, unnest(CAST(:skus AS text[]), CAST(:quantities AS int[])) AS l(sku, quantity)
+    INSERT INTO reservation_lines (reservation_id, sku, quantity, unit_price_cents, currency)
+    SELECT created.id, l.sku, l.quantity, l.price, l.currency
+    FROM created, unnest(CAST(:skus AS text[]), CAST(:quantities AS int[]),
+        CAST(:prices AS bigint[]), CAST(:currencies AS text[])) AS l(sku, quantity, price, currency)
 ), moved AS (
     UPDATE products p SET reserved = p.reserved + m.quantity, updated_at = now()
     FROM created, unnest(CAST(:moved_skus AS text[]), CAST(:moved_quantities AS int[]))
@@ -82,8 +84,14 @@ ORDER BY p.sku
 # Built once, with the skus as one array parameter: building the select with an IN list per
 # call cost a fifth of the inventory's CPU per reservation.
 _LOCK_STOCK = text(
-    "SELECT sku, on_hand, reserved FROM products WHERE sku = ANY(CAST(:skus AS text[])) "
-    "ORDER BY sku FOR UPDATE"
+    "SELECT sku, on_hand, reserved, price_cents, currency FROM products "
+    "WHERE sku = ANY(CAST(:skus AS text[])) ORDER BY sku FOR UPDATE"
+)
+_LINE_COLUMNS = (
+    reservation_lines.c.sku,
+    reservation_lines.c.quantity,
+    reservation_lines.c.unit_price_cents,
+    reservation_lines.c.currency,
 )
 
 
@@ -94,11 +102,18 @@ class StockRepository:
         self.conn = conn
 
     # products -------------------------------------------------------------------------------
-    def insert_product(self, sku: str, name: str, on_hand: int) -> bool:
+    def insert_product(
+        self,
+        sku: str,
+        name: str,
+        on_hand: int,
+        price_cents: int = 0,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> bool:
         """Create a product; False when the sku exists already."""
         row = self.conn.execute(
             insert(products)
-            .values(sku=sku, name=name, on_hand=on_hand)
+            .values(sku=sku, name=name, on_hand=on_hand, price_cents=price_cents, currency=currency)
             .on_conflict_do_nothing()
             .returning(products.c.sku)
         ).first()
@@ -116,10 +131,17 @@ class StockRepository:
             query = query.where(products.c.sku > after)
         return [Product(**row) for row in self.conn.execute(query).mappings()]
 
+    def set_price(self, sku: str, price_cents: int, currency: str) -> None:
+        self.conn.execute(
+            update(products)
+            .where(products.c.sku == sku)
+            .values(price_cents=price_cents, currency=currency, updated_at=func.now())
+        )
+
     def lock_stock(self, skus: Iterable[str]) -> dict[str, Stock]:
         """Lock the products in sku order (a fixed order, so concurrent reserves never deadlock)."""
         rows = self.conn.execute(_LOCK_STOCK, {"skus": sorted(set(skus))})
-        return {r.sku: Stock(r.on_hand, r.reserved) for r in rows}
+        return {r.sku: Stock(r.on_hand, r.reserved, r.price_cents, r.currency) for r in rows}
 
     def change_stock(
         self,
@@ -189,11 +211,11 @@ class StockRepository:
         if row is None:
             return None
         lines = self.conn.execute(
-            select(reservation_lines.c.sku, reservation_lines.c.quantity)
+            select(*_LINE_COLUMNS)
             .where(reservation_lines.c.reservation_id == reservation_id)
             .order_by(reservation_lines.c.sku)
         )
-        return _stored(row, [Line(r.sku, r.quantity) for r in lines])
+        return _stored(row, [_line(r) for r in lines])
 
     def list_reservations(
         self, status: str | None, since: datetime | None, after: str | None, limit: int
@@ -215,7 +237,7 @@ class StockRepository:
                 .order_by(reservation_lines.c.reservation_id, reservation_lines.c.sku)
             )
             for line in found:
-                lines[line.reservation_id].append(Line(line.sku, line.quantity))
+                lines[line.reservation_id].append(_line(line))
         return [_stored(row, lines[row["id"]]) for row in rows]
 
     def stock_check(self) -> Sequence[StockFigures]:
@@ -245,6 +267,8 @@ class StockRepository:
                 "rejection": rejection,
                 "skus": [ln.sku for ln in lines],
                 "quantities": [ln.quantity for ln in lines],
+                "prices": [ln.unit_price_cents for ln in lines],
+                "currencies": [ln.currency for ln in lines],
                 "moved_skus": [ln.sku for ln in moved],
                 "moved_quantities": [ln.quantity for ln in moved],
             },
@@ -261,6 +285,10 @@ class StockRepository:
             .where(reservations.c.id == reservation_id)
             .values(status=status.value, updated_at=func.now())
         )
+
+
+def _line(row: Any) -> Line:
+    return Line(row.sku, row.quantity, row.unit_price_cents, row.currency)
 
 
 def _stored(row: RowMapping, lines: list[Line]) -> StoredReservation:

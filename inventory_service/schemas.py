@@ -5,14 +5,31 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from inventory_service import domain
 from inventory_service.domain import MAX_STOCK
-from shared.schemas import ID_PATTERN, FullMatch, Sku, StrictInteger, Text
+from shared.money import DEFAULT_CURRENCY, MAX_MINOR_UNITS
+from shared.schemas import ID_PATTERN, Currency, FullMatch, Sku, StrictInteger, Text
+
+_PRICE = "the price of one unit in the currency's minor units (cents; yen for JPY), never a float"
+
+
+class PriceSchema(ma.Schema):
+    price_cents = StrictInteger(
+        required=True, validate=validate.Range(0, MAX_MINOR_UNITS), metadata={"description": _PRICE}
+    )
+    currency = Currency(required=True)
 
 
 class ProductCreateSchema(ma.Schema):
     sku = Sku(required=True)
     name = Text(required=True, validate=validate.Length(1, 200))
     on_hand = StrictInteger(required=True, validate=validate.Range(0, MAX_STOCK))
+    price_cents = StrictInteger(
+        load_default=0,
+        validate=validate.Range(0, MAX_MINOR_UNITS),
+        metadata={"description": f"{_PRICE}; 0 when left out"},
+    )
+    currency = Currency(load_default=DEFAULT_CURRENCY)
 
 
 class ProductSchema(ma.Schema):
@@ -21,6 +38,8 @@ class ProductSchema(ma.Schema):
     on_hand = fields.Integer()
     reserved = fields.Integer()
     available = fields.Integer()
+    price_cents = fields.Integer(metadata={"description": _PRICE})
+    currency = fields.String(metadata={"description": "ISO 4217"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -89,13 +108,36 @@ class ShortageSchema(ma.Schema):
     sku = fields.String()
     requested = fields.Integer()
     available = fields.Integer()
-    reason = fields.String(metadata={"description": "insufficient_stock or unknown_sku"})
+    reason = fields.String(
+        metadata={"description": "insufficient_stock, unknown_sku or other_currency"}
+    )
+
+
+class ReservedLineSchema(ma.Schema):
+    sku = fields.String()
+    quantity = fields.Integer()
+    unit_price_cents = fields.Integer(
+        allow_none=True, metadata={"description": "the price when reserved, kept; null if none"}
+    )
+    currency = fields.String(allow_none=True)
+
+
+def _total(reservation: object) -> dict[str, object] | None:
+    found = domain.total(getattr(reservation, "lines", ()))
+    return {"amount_cents": found[0], "currency": found[1]} if found else None
 
 
 class ReservationSchema(ma.Schema):
     id = fields.String()
     status = fields.String(metadata={"description": "RESERVED, REJECTED, RELEASED or COMMITTED"})
-    lines = fields.List(fields.Nested(LineSchema))
+    lines = fields.List(fields.Nested(ReservedLineSchema))
+    total = fields.Function(
+        _total,
+        metadata={
+            "description": "what the lines come to at the prices they were reserved at "
+            "(amount_cents, currency); null when not priced"
+        },
+    )
     shortages = fields.Function(
         lambda r: (r.rejection or {}).get("shortages", []),
         metadata={"description": "why a REJECTED reservation was refused"},

@@ -10,6 +10,7 @@ from typing import Any
 from inventory_service import domain
 from inventory_service.domain import Line, Product, ReservationStatus, StockFigures
 from inventory_service.ports import InventoryUnitOfWork, KeyTaken, StoredReservation
+from shared.money import DEFAULT_CURRENCY
 
 UowFactory = Callable[[], InventoryUnitOfWork]
 
@@ -22,11 +23,30 @@ class Outcome:
     created: bool
 
 
-def create_product(uow: UowFactory, sku: str, name: str, on_hand: int) -> Product:
-    """Create a product with its initial stock (recorded in the ledger)."""
+def create_product(
+    uow: UowFactory,
+    sku: str,
+    name: str,
+    on_hand: int,
+    price_cents: int = 0,
+    currency: str = DEFAULT_CURRENCY,
+) -> Product:
+    """Create a product with its initial stock (recorded in the ledger) and its price."""
     with uow() as tx:
-        if not tx.stock.insert_product(sku, name, on_hand):
+        if not tx.stock.insert_product(sku, name, on_hand, price_cents, currency):
             raise domain.ProductExists(sku)
+        product = tx.stock.get_product(sku)
+        tx.commit()
+    assert product is not None
+    return product
+
+
+def set_price(uow: UowFactory, sku: str, price_cents: int, currency: str) -> Product:
+    """A product's price from now on; reservations made keep the price they were made at."""
+    with uow() as tx:
+        if not tx.stock.lock_stock([sku]):
+            raise domain.ProductNotFound(sku)
+        tx.stock.set_price(sku, price_cents, currency)
         product = tx.stock.get_product(sku)
         tx.commit()
     assert product is not None
@@ -129,7 +149,7 @@ def reserve(uow: UowFactory, reservation_id: str, lines: Iterable[Line]) -> Outc
             created = tx.stock.insert_reservation(
                 reservation_id,
                 status,
-                lines,
+                lines if missing else domain.priced(lines, stock),
                 rejection,
                 reserve_stock=status is ReservationStatus.RESERVED,
             )

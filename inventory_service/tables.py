@@ -17,6 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from shared.money import DEFAULT_CURRENCY
+
 metadata = MetaData()
 
 products = Table(
@@ -26,9 +28,14 @@ products = Table(
     Column("name", Text, nullable=False),
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False, server_default="0"),
+    # Minor units of ``currency`` (cents, or yen for JPY): money is never a float.
+    Column("price_cents", BigInteger, nullable=False, server_default="0"),
+    Column("currency", String(3), nullable=False, server_default=DEFAULT_CURRENCY),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The invariants live in the schema, so no code path can break them.
+    CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
     CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
     CheckConstraint("reserved >= 0", name="reserved_not_negative"),
     CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
@@ -59,6 +66,10 @@ reservation_lines = Table(
     ),
     Column("sku", String(64), primary_key=True),
     Column("quantity", Integer, nullable=False),
+    # The product's price when reserved; NULL for lines of a rejection (and of reservations
+    # made before prices existed).
+    Column("unit_price_cents", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
     CheckConstraint("quantity > 0", name="line_quantity_positive"),
 )
 

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from inventory_service import domain, services
 from inventory_service.domain import Line
 from inventory_service.schemas import (
+    PriceSchema,
     ProductCreateSchema,
     ProductPageSchema,
     ProductQuerySchema,
@@ -106,9 +107,22 @@ class Products(MethodView):
     @api.response(201, ProductSchema)
     @api.alt_response(409, schema=ApiErrorSchema, description="the sku exists already")
     def post(self, body: dict[str, Any]) -> Any:
-        """Create a product with its initial stock (admin)."""
-        product = services.create_product(_uow(), body["sku"], body["name"], body["on_hand"])
-        audit("product created", sku=body["sku"], on_hand=body["on_hand"])
+        """Create a product with its initial stock and its price (admin)."""
+        product = services.create_product(
+            _uow(),
+            body["sku"],
+            body["name"],
+            body["on_hand"],
+            body["price_cents"],
+            body["currency"],
+        )
+        audit(
+            "product created",
+            sku=body["sku"],
+            on_hand=body["on_hand"],
+            price_cents=body["price_cents"],
+            currency=body["currency"],
+        )
         return product
 
 
@@ -119,6 +133,20 @@ class Product(MethodView):
     def get(self, sku: str) -> Any:
         """One product: ``on_hand``, ``reserved`` and ``available``."""
         return services.get_product(_uow(), _sku(sku))
+
+
+@api.route("/products/<sku>/price", parameters=[SKU_PARAMETER])
+class Price(MethodView):
+    @requires(Role.ADMIN)
+    @api.arguments(PriceSchema)
+    @api.response(200, ProductSchema)
+    @api.alt_response(404, schema=ApiErrorSchema)
+    def put(self, body: dict[str, Any], sku: str) -> Any:
+        """Set a product's price (admin); reservations already made keep the price they were
+        made at."""
+        product = services.set_price(_uow(), _sku(sku), body["price_cents"], body["currency"])
+        audit("price set", sku=sku, price_cents=body["price_cents"], currency=body["currency"])
+        return product
 
 
 @api.route("/products/<sku>/restock", parameters=[SKU_PARAMETER])

@@ -119,6 +119,46 @@ def _views(engine: Engine, heads: str, lines: str, key: str) -> list[Reservation
         ]
 
 
+def prices_agree(orders: Engine, inventory: Engine) -> list[str]:
+    """Every order that was confirmed keeps the prices its reservation was made at, in its
+    currency, and its total is what its lines come to. (An order cancelled while PENDING may
+    have a priced reservation it never heard of: it was never confirmed, so it has no price.)"""
+    with inventory.connect() as conn:
+        reserved = {
+            (r.id, r.sku): (r.unit_price_cents, r.currency)
+            for r in conn.execute(
+                text(
+                    "SELECT reservation_id AS id, sku, unit_price_cents, currency "
+                    "FROM reservation_lines WHERE unit_price_cents IS NOT NULL"
+                )
+            )
+        }
+    with orders.connect() as conn:
+        lines = conn.execute(
+            text(
+                "SELECT o.id::text AS id, o.total_cents, o.currency, l.sku, l.quantity, "
+                "l.unit_price_cents FROM orders o JOIN order_lines l ON l.order_id = o.id "
+                "WHERE o.total_cents IS NOT NULL "
+                "OR o.status IN ('CONFIRMED', 'SHIPPED', 'DELIVERED')"
+            )
+        ).all()
+    found: list[str] = []
+    totals: dict[tuple[str, int | None], int] = defaultdict(int)
+    for row in lines:
+        kept = reserved.get((row.id, row.sku))
+        if kept is not None and (row.unit_price_cents, row.currency) != kept:
+            found.append(
+                f"{row.id} {row.sku}: {row.unit_price_cents} {row.currency}, reserved at {kept}"
+            )
+        totals[(row.id, row.total_cents)] += row.quantity * (row.unit_price_cents or 0)
+    found += [
+        f"{order_id}: total {total}, its lines come to {due}"
+        for (order_id, total), due in totals.items()
+        if total is not None and total != due
+    ]
+    return found
+
+
 def nothing_left_undecided(orders: Engine) -> list[str]:
     """Invariant 3: no PENDING order and no undelivered outbox command."""
     with orders.connect() as conn:
@@ -230,6 +270,7 @@ def check_all(
     return {
         "stock adds up": stock_adds_up(inventory),
         "order and reservation states agree": states_agree(orders, inventory),
+        "prices kept and totals add up": prices_agree(orders, inventory),
         "no PENDING order or undelivered command": nothing_left_undecided(orders),
         "no order flagged for attention": nothing_needs_attention(orders),
         "one order per key, identical replays": one_order_per_key(orders, observed),

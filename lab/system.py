@@ -441,12 +441,20 @@ class System:
         body: dict[str, Any] = self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
         return body
 
-    def create_product(self, sku: str, on_hand: int) -> None:
+    def create_product(
+        self, sku: str, on_hand: int, price_cents: int = 0, currency: str = "EUR"
+    ) -> None:
         response = self.http.post(
             f"{self.inventory}/products",
             headers=self.auth(),
             timeout=10,
-            json={"sku": sku, "name": sku.lower(), "on_hand": on_hand},
+            json={
+                "sku": sku,
+                "name": sku.lower(),
+                "on_hand": on_hand,
+                "price_cents": price_cents,
+                "currency": currency,
+            },
         )
         assert response.status_code == 201, response.text
 

@@ -154,7 +154,7 @@ def decide(order: Order, outcome: InventoryReply | InventoryRefused, now: dateti
         order.transition(OrderStatus.REJECTED, now, f"inventory refused: {outcome.code}")
         order.rejection = {"reason": str(outcome), "shortages": []}
     elif outcome.state is ReservationState.RESERVED:
-        order.transition(OrderStatus.CONFIRMED, now, "stock reserved")
+        order.confirm(outcome.prices, now)
     elif outcome.state is ReservationState.REJECTED:
         order.reject(outcome.shortages, now)
     else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -50,6 +50,9 @@ EFFECTS: dict[tuple[OrderStatus, OrderStatus], CommandKind] = {
 class OrderLine:
     sku: str
     quantity: int
+    # What inventory reserved one unit at (minor units of the order's currency), kept for good;
+    # None until the order is confirmed.
+    unit_price_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,12 @@ class Order:
     rejection: dict[str, Any] | None = None
     # Set when inventory refused a command it should have taken; a person must look.
     attention: dict[str, Any] | None = None
+    # What the lines come to at the prices inventory reserved them at; None until confirmed
+    # (and for orders confirmed before prices existed).
+    total_cents: int | None = None
+    currency: str | None = None
+    # The lines' prices were set since the order was loaded; the repository writes them.
+    new_prices: bool = field(default=False, repr=False)
     history: list[StatusChange] = field(default_factory=list)
     # Changes made since the order was loaded; the repository persists and clears them.
     new_history: list[StatusChange] = field(default_factory=list, repr=False)
@@ -124,6 +133,20 @@ class Order:
         self.history.append(change)
         self.new_history.append(change)
         return effect
+
+    def confirm(self, prices: Mapping[str, tuple[int, str]], now: datetime) -> None:
+        """Inventory reserved every line, each at the price it answered (sku -> unit price in
+        minor units, currency): the order keeps those prices and their total. Without a price
+        for every line (an inventory from before prices), the order has no total."""
+        self.transition(OrderStatus.CONFIRMED, now, "stock reserved")
+        if not self.lines or any(ln.sku not in prices for ln in self.lines):
+            return
+        currencies = {prices[ln.sku][1] for ln in self.lines}
+        assert len(currencies) == 1, "inventory reserves one order in one currency"
+        self.lines = tuple(replace(ln, unit_price_cents=prices[ln.sku][0]) for ln in self.lines)
+        self.total_cents = sum(ln.quantity * prices[ln.sku][0] for ln in self.lines)
+        self.currency = currencies.pop()
+        self.new_prices = True
 
     def flag(self, command: CommandKind | str, reason: str, now: datetime) -> None:
         """Inventory refused ``command`` (or the audit found drift no command can mend): the

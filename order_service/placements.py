@@ -90,9 +90,13 @@ WITH delivered AS (
     WHERE id = :command_id AND delivered_at IS NULL
 ), moved AS (
     UPDATE orders SET status = :status, version = :version, rejection = :rejection,
-        updated_at = :now
+        total_cents = :total_cents, currency = :currency, updated_at = :now
     WHERE id = :order_id AND version = :expected_version
     RETURNING id
+), priced AS (
+    UPDATE order_lines ol SET unit_price_cents = p.price
+    FROM moved, unnest(CAST(:p_skus AS text[]), CAST(:p_prices AS bigint[])) AS p(sku, price)
+    WHERE ol.order_id = moved.id AND ol.sku = p.sku
 ), history AS (
     INSERT INTO order_history (order_id, status, reason, at, actor)
     SELECT moved.id, h.status, h.reason, h.at, h.actor
@@ -170,6 +174,10 @@ class PlacementRepository:
                 "status": order.status.value,
                 "version": order.version,
                 "rejection": order.rejection,
+                "total_cents": order.total_cents,
+                "currency": order.currency,
+                "p_skus": [ln.sku for ln in order.lines] if order.new_prices else [],
+                "p_prices": [ln.unit_price_cents for ln in order.lines] if order.new_prices else [],
                 **_history(order),
                 "customer_id": key[0] if key else None,
                 "key": key[1] if key else None,
@@ -179,6 +187,7 @@ class PlacementRepository:
         ).scalar_one()
         if moved:
             order.new_history.clear()
+            order.new_prices = False
         return bool(moved)
 
 

@@ -30,7 +30,15 @@ def order_json(order: Order, *, with_history: bool = True) -> dict[str, Any]:
         "id": str(order.id),
         "customer_id": order.customer_id,
         "status": order.status.value,
-        "items": [{"sku": ln.sku, "quantity": ln.quantity} for ln in order.lines],
+        "items": [
+            {"sku": ln.sku, "quantity": ln.quantity, "unit_price_cents": ln.unit_price_cents}
+            for ln in order.lines
+        ],
+        "total": (
+            {"amount_cents": order.total_cents, "currency": order.currency}
+            if order.total_cents is not None
+            else None
+        ),
         "version": order.version,
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
@@ -59,9 +67,16 @@ def _placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
     if order.status is OrderStatus.REJECTED:
         shortages = (order.rejection or {}).get("shortages", [])
         unknown = [s["sku"] for s in shortages if s.get("reason") == "unknown_sku"]
+        other = [s["sku"] for s in shortages if s.get("reason") == "other_currency"]
         code, message = (
             ("UNKNOWN_SKU", f"no such product: {', '.join(unknown)}")
             if unknown
+            else (
+                "MIXED_CURRENCIES",
+                f"{', '.join(other)} priced in another currency than the other items; one order "
+                "is paid in one currency, nothing was reserved",
+            )
+            if other
             else ("INSUFFICIENT_STOCK", "not enough stock for every item; nothing was reserved")
         )
         if not shortages:

@@ -31,8 +31,15 @@ _SAVE_ORDER = (
         version=bindparam("version"),
         rejection=bindparam("rejection"),
         attention=bindparam("attention"),
+        total_cents=bindparam("total_cents"),
+        currency=bindparam("currency"),
         updated_at=bindparam("updated_at"),
     )
+)
+_PRICE_LINES = (
+    update(order_lines)
+    .where(order_lines.c.order_id == bindparam("b_id"), order_lines.c.sku == bindparam("b_sku"))
+    .values(unit_price_cents=bindparam("price"))
 )
 _LOCK_VERSION = select(orders.c.version).where(orders.c.id == bindparam("b_id")).with_for_update()
 _COMPLETE_KEY = (
@@ -88,9 +95,20 @@ class OrderRepository:
                 "version": order.version,
                 "rejection": order.rejection,
                 "attention": order.attention,
+                "total_cents": order.total_cents,
+                "currency": order.currency,
                 "updated_at": order.updated_at,
             },
         )
+        if order.new_prices:
+            self.conn.execute(
+                _PRICE_LINES,
+                [
+                    {"b_id": order.id, "b_sku": ln.sku, "price": ln.unit_price_cents}
+                    for ln in order.lines
+                ],
+            )
+            order.new_prices = False
         self._flush_history(order)
 
     def get(self, order_id: uuid.UUID, *, lock: bool = False) -> Order | None:
@@ -190,7 +208,7 @@ class OrderRepository:
                 .order_by(order_lines.c.sku)
             )
             for r in rows:
-                found[r.order_id].append(OrderLine(r.sku, r.quantity))
+                found[r.order_id].append(OrderLine(r.sku, r.quantity, r.unit_price_cents))
         return {i: tuple(found[i]) for i in ids}
 
     def _flush_history(self, order: Order) -> None:
@@ -219,6 +237,8 @@ def _order_row(order: Order) -> dict[str, Any]:
         "version": order.version,
         "rejection": order.rejection,
         "attention": order.attention,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
@@ -235,6 +255,8 @@ def _order(row: Any, lines: tuple[OrderLine, ...]) -> Order:
         version=row["version"],
         rejection=row["rejection"],
         attention=row["attention"],
+        total_cents=row["total_cents"],
+        currency=row["currency"],
     )
 
 

@@ -86,11 +86,36 @@ class HistorySchema(ma.Schema):
     actor = fields.String(allow_none=True, metadata={"description": "who asked for it"})
 
 
+class OrderItemSchema(ma.Schema):
+    sku = fields.String()
+    quantity = fields.Integer()
+    unit_price_cents = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "what inventory reserved one unit at, in the order's currency's minor "
+            "units; null until confirmed"
+        },
+    )
+
+
+class MoneySchema(ma.Schema):
+    amount_cents = fields.Integer(metadata={"description": "minor units (cents; yen for JPY)"})
+    currency = fields.String(metadata={"description": "ISO 4217"})
+
+
 class OrderSchema(ma.Schema):
     id = fields.String(metadata={"format": "uuid"})
     customer_id = fields.String()
     status = fields.String(metadata={"enum": [s.value for s in OrderStatus]})
-    items = fields.List(fields.Nested(ItemSchema))
+    items = fields.List(fields.Nested(OrderItemSchema))
+    total = fields.Nested(
+        MoneySchema,
+        allow_none=True,
+        metadata={
+            "description": "the items at the prices they were reserved at, computed by the "
+            "service; null until confirmed"
+        },
+    )
     version = fields.Integer()
     created_at = fields.String(metadata={"format": "date-time"})
     updated_at = fields.String(metadata={"format": "date-time"})

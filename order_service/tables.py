@@ -38,7 +38,13 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # Set when inventory refused a command it should have taken: a person must look.
     Column("attention", JSONB(none_as_null=True), nullable=True),
+    # What the lines come to at their reserved prices (minor units of ``currency``); set when
+    # the order is confirmed, never re-read from inventory.
+    Column("total_cents", BigInteger, nullable=True),
+    Column("currency", String(3), nullable=True),
     CheckConstraint(f"status IN ({STATUSES})", name="order_status"),
+    CheckConstraint("(total_cents IS NULL) = (currency IS NULL)", name="order_total_currency"),
+    CheckConstraint("total_cents >= 0", name="order_total_not_negative"),
     # Newest-first listing, overall and per filter, with (created_at, id) as the cursor.
     Index("orders_newest", text("created_at DESC"), text("id DESC")),
     Index("orders_customer_newest", "customer_id", text("created_at DESC"), text("id DESC")),
@@ -51,7 +57,10 @@ order_lines = Table(
     Column("order_id", Uuid, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
     Column("sku", String(64), primary_key=True),
     Column("quantity", Integer, nullable=False),
+    # The unit price inventory reserved the line at; NULL until the order is confirmed.
+    Column("unit_price_cents", BigInteger, nullable=True),
     CheckConstraint(f"quantity BETWEEN 1 AND {MAX_LINE_QUANTITY}", name="order_line_quantity"),
+    CheckConstraint("unit_price_cents >= 0", name="order_line_price_not_negative"),
 )
 
 order_history = Table(

@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from shared.errors import RequestInvalid
+from shared.money import currencies
 
 # Written with ^...$ for the OpenAPI document (JSON Schema patterns are ECMA-262); always applied
 # as a full match, since Python's $ also matches before a trailing newline.
@@ -106,6 +107,18 @@ def Sku(**kwargs: Any) -> fields.String:
     """A stock-keeping unit: 1..64 letters, digits, dot, dash or underscore."""
     return fields.String(
         validate=FullMatch(SKU_PATTERN, error="must be 1-64 letters, digits, '.', '-', '_'"),
+        **kwargs,
+    )
+
+
+def Currency(**kwargs: Any) -> fields.String:
+    """An ISO 4217 code of a currency in use today (``shared.money``): "EUR", "USD", "JPY".
+    The document lists every one accepted (an ``enum``), so a client can tell before asking."""
+    return fields.String(
+        validate=validate.OneOf(
+            sorted(currencies()), error="must be an ISO 4217 currency code in use, such as EUR"
+        ),
+        metadata={"description": "ISO 4217, such as EUR"},
         **kwargs,
     )
 

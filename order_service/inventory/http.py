@@ -120,7 +120,14 @@ def _reply(response: requests.Response) -> InventoryReply:
     if status >= 400:
         error = data.get("error", {}) if isinstance(data, dict) else {}
         raise InventoryRefused(status, error.get("code", "UNKNOWN"), error.get("message", ""))
-    return InventoryReply(ReservationState(data["status"]), list(data.get("shortages") or []))
+    prices = {
+        line["sku"]: (line["unit_price_cents"], line["currency"])
+        for line in data.get("lines") or []
+        if line.get("unit_price_cents") is not None
+    }
+    return InventoryReply(
+        ReservationState(data["status"]), list(data.get("shortages") or []), prices
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -20,10 +20,12 @@ class ReservationState(StrEnum):
 
 @dataclass(frozen=True)
 class InventoryReply:
-    """The reservation's state after the command, and the shortages of a rejection."""
+    """The reservation's state after the command, the shortages of a rejection, and the price
+    each line was reserved at (sku -> unit price in minor units, currency)."""
 
     state: ReservationState
     shortages: list[dict[str, Any]] = field(default_factory=list)
+    prices: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class InventoryUnavailable(Unavailable):

@@ -66,7 +66,7 @@ def live(system, orders_engine, inventory_engine):
         ensure_admin(accounts, *ADMIN)
     finally:
         engine.dispose()
-    system.create_product("CONSOLE-1", 100)
+    system.create_product("CONSOLE-1", 100, 1250, "EUR")
     yield system
     system.http.delete(f"http://127.0.0.1:{system.inventory_port}/chaos", headers=system.auth())
     system.ensure_running()

@@ -97,6 +97,7 @@ def test_an_admin_ships_and_delivers_from_the_orders_page_and_watches_stock(page
     page.goto("/admin/stock")
     row = page.locator("tr[data-sku='CONSOLE-1']")
     expect(row.locator("[data-reserved]")).to_have_text("5")
+    expect(row.locator("[data-price]")).to_have_text("€12.50")
     shoot(page, "stock")
 
     page.goto("/orders")

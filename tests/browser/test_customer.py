@@ -31,6 +31,8 @@ def test_a_new_customer_signs_up_logs_in_and_sees_an_order_confirmed(page, live,
 
     expect(order_status(page)).to_have_text("CONFIRMED")
     expect(page.get_by_role("status")).to_contain_text("Order confirmed")
+    # Three at the price inventory reserved them at (12.50 EUR), added up by the service.
+    expect(page.locator("#order-panel [data-total]")).to_have_text("€37.50")
     shoot(page, "order-confirmed")
     assert live.order(order_id)["status"] == "CONFIRMED"
     assert live.product("CONSOLE-1")["reserved"] == 3
@@ -38,6 +40,7 @@ def test_a_new_customer_signs_up_logs_in_and_sees_an_order_confirmed(page, live,
     page.goto("/orders")
     row = page.locator(f"tr[data-order-id='{order_id}']")
     expect(row.locator("[data-status]")).to_have_text("CONFIRMED")
+    expect(row.locator("[data-total]")).to_have_text("€37.50")
     shoot(page, "my-orders")
 
 

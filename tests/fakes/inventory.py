@@ -18,6 +18,9 @@ from shared.resilience.failures import Reason
 @dataclass
 class FakeInventory:
     stock: dict[str, int] = field(default_factory=dict)  # sku -> available
+    prices: dict[str, tuple[int, str]] = field(default_factory=dict)  # sku -> (cents, currency)
+    # What each reservation was made at, answered again on a repeat.
+    reserved_at: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
     reservations: dict[str, tuple[ReservationState, tuple[OrderLine, ...]]] = field(
         default_factory=dict
     )
@@ -44,7 +47,7 @@ class FakeInventory:
                 state, stored = self.reservations[reservation_id]
                 if stored and stored != wanted:
                     raise InventoryRefused(422, "RESERVATION_MISMATCH", "different lines")
-                return InventoryReply(state)
+                return InventoryReply(state, prices=self.reserved_at.get(reservation_id, {}))
             shortages = [
                 {
                     "sku": ln.sku,
@@ -61,7 +64,9 @@ class FakeInventory:
             for ln in wanted:
                 self.stock[ln.sku] -= ln.quantity
             self.reservations[reservation_id] = (ReservationState.RESERVED, wanted)
-            return InventoryReply(ReservationState.RESERVED)
+            prices = {ln.sku: self.prices[ln.sku] for ln in wanted if ln.sku in self.prices}
+            self.reserved_at[reservation_id] = prices
+            return InventoryReply(ReservationState.RESERVED, prices=prices)
 
         return self._fail_or_apply("reserve", reservation_id, work)
 

@@ -30,13 +30,13 @@ def served_inventory(settings, inventory_engine):
 
 @pytest.fixture(params=["fake", "http"])
 def port(request):
-    """An inventory port holding product A with 5 units."""
+    """An inventory port holding product A with 5 units at 19.99 EUR."""
     if request.param == "fake":
-        yield FakeInventory(stock={"A": 5})
+        yield FakeInventory(stock={"A": 5}, prices={"A": (1999, "EUR")})
         return
     url = request.getfixturevalue("served_inventory")
     engine = request.getfixturevalue("inventory_engine")
-    stock_services.create_product(partial(UnitOfWork, engine), "A", "a", 5)
+    stock_services.create_product(partial(UnitOfWork, engine), "A", "a", 5, 1999, "EUR")
     settings = request.getfixturevalue("settings")
     client = HttpInventory(
         url,
@@ -140,3 +140,10 @@ def test_without_its_token_the_order_service_hears_unauthorised_not_rejected(ser
 
     assert refused.value.reason is Reason.UNAUTHORISED
     client.session.close()
+
+
+def test_a_reservation_answers_the_price_each_line_was_reserved_at_and_a_repeat_the_same(port):
+    first = port.reserve("r-price", [OrderLine("A", 2)])
+    again = port.reserve("r-price", [OrderLine("A", 2)])
+
+    assert first.prices == again.prices == {"A": (1999, "EUR")}

@@ -10,6 +10,7 @@ from order_service.delivery import Deliverer
 from order_service.domain import CommandKind, OrderStatus, RequestInProgress
 from order_service.services import OrderContext
 from order_service.tables import orders
+from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import Clock
 from tests.helpers import place_order, run_threads
@@ -108,3 +109,27 @@ def test_expired_keys_are_purged_and_live_ones_kept(orders_uow):
 
     assert purged == 1
     assert place_order(ctx, "c", [("A", 1)], "new", "r").replayed
+
+
+def test_prices_and_the_total_are_stored_whichever_path_confirms_the_order(orders_uow):
+    inventory = FakeInventory(stock={"A": 5, "B": 5}, prices={"A": (1999, "EUR"), "B": (5, "EUR")})
+    ctx = context(orders_uow, inventory)
+    # At once: the placement's own settle statement writes them.
+    at_once = place_order(ctx, "c-1", [("A", 2), ("B", 1)], None, "req-1")
+    # Later: inventory down at placement, the outbox delivery confirms it.
+    inventory.down = Reason.TIMEOUT
+    later = place_order(ctx, "c-1", [("B", 3)], None, "req-2")
+    inventory.down = None
+    now = datetime.now(UTC)
+    with orders_uow() as tx:
+        (command,) = tx.outbox.claim_due(now + timedelta(hours=1), now + timedelta(hours=2), 10)
+        tx.commit()
+    ctx.deliverer.deliver(command)
+
+    first = services.get_order(ctx, uuid.UUID(at_once.body["id"]))
+    second = services.get_order(ctx, uuid.UUID(later.body["id"]))
+    assert [(ln.sku, ln.unit_price_cents) for ln in first.lines] == [("A", 1999), ("B", 5)]
+    assert (first.total_cents, first.currency) == (4003, "EUR")
+    assert second.status is OrderStatus.CONFIRMED
+    assert [ln.unit_price_cents for ln in second.lines] == [5]
+    assert (second.total_cents, second.currency) == (15, "EUR")

@@ -176,3 +176,58 @@ def test_both_services_publish_an_openapi_document_from_their_schemas(orders, in
     assert "OrderCreate" in order_doc["components"]["schemas"]
     assert "/api/v1/reservations/{reservation_id}" in inventory_doc["paths"]
     assert orders.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        (
+            "post",
+            "/api/v1/products",
+            {"sku": "A", "name": "x", "on_hand": 1, "price_cents": -1},
+            "price_cents",
+        ),
+        (
+            "post",
+            "/api/v1/products",
+            {"sku": "A", "name": "x", "on_hand": 1, "price_cents": 19.99},
+            "price_cents",
+        ),
+        (
+            "post",
+            "/api/v1/products",
+            {"sku": "A", "name": "x", "on_hand": 1, "currency": "eur"},
+            "currency",
+        ),
+        (
+            "post",
+            "/api/v1/products",
+            {"sku": "A", "name": "x", "on_hand": 1, "currency": "DEM"},
+            "currency",
+        ),
+        ("put", "/api/v1/products/A/price", {"price_cents": 100}, "currency"),
+        (
+            "put",
+            "/api/v1/products/A/price",
+            {"price_cents": 10**16, "currency": "EUR"},
+            "price_cents",
+        ),
+        (
+            "put",
+            "/api/v1/products/A/price",
+            {"price_cents": "100", "currency": "EUR"},
+            "price_cents",
+        ),
+    ],
+)
+def test_bad_prices_are_a_400_naming_the_field(inventory, method, path, body, field):
+    response = getattr(inventory, method)(path, json=body)
+
+    assert response.status_code == 400
+    assert fields_of(response) == ("VALIDATION_ERROR", {field: fields_of(response)[1][field]})
+
+
+def test_only_an_admin_sets_a_price():
+    customer = authorised(create_inventory(SETTINGS).test_client(), "customer")
+    response = customer.put("/api/v1/products/A/price", json={"price_cents": 1, "currency": "EUR"})
+    assert response.status_code == 403

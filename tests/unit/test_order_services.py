@@ -1,5 +1,6 @@
 """The order use cases on in-memory fakes: fast, and every branch of the placement logic."""
 
+import json
 import uuid
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_sku_named_twice_is_one_line_of_both_quantities():
 
     placed = place(ctx, lines=[("B", 1), ("A", 1), ("B", 2)])
 
-    assert placed.body["items"] == [{"sku": "A", "quantity": 1}, {"sku": "B", "quantity": 3}]
+    assert [(i["sku"], i["quantity"]) for i in placed.body["items"]] == [("A", 1), ("B", 3)]
     assert (inventory.stock["A"], inventory.stock["B"]) == (4, 2)
 
 
@@ -310,5 +311,50 @@ def test_items_of_one_sku_may_add_up_past_the_per_item_limit():
 
     placed = place(ctx, lines=[("A", 1000), ("A", 1000), ("A", 73)])
 
-    assert placed.body["items"] == [{"sku": "A", "quantity": 2073}]
+    assert [(i["sku"], i["quantity"]) for i in placed.body["items"]] == [("A", 2073)]
     assert inventory.stock["A"] == 5000 - 2073
+
+
+def test_a_confirmed_order_keeps_the_prices_inventory_reserved_at_and_their_total():
+    inventory = FakeInventory(
+        stock={"A": 5, "B": 5}, prices={"A": (1999, "EUR"), "B": (250, "EUR")}
+    )
+    ctx, _, _ = fake_context(inventory)
+
+    placed = place(ctx, lines=[("A", 2), ("B", 3)])
+    inventory.prices["A"] = (9999, "EUR")  # a later price change reaches no order placed
+
+    assert placed.body["items"] == [
+        {"sku": "A", "quantity": 2, "unit_price_cents": 1999},
+        {"sku": "B", "quantity": 3, "unit_price_cents": 250},
+    ]
+    assert placed.body["total"] == {"amount_cents": 2 * 1999 + 3 * 250, "currency": "EUR"}
+    again = services.get_order(ctx, uuid.UUID(placed.body["id"]), None)
+    assert again.total_cents == 4748 and again.currency == "EUR"
+
+
+def test_a_pending_order_has_no_total_until_inventory_confirms_it():
+    inventory = FakeInventory(stock={"A": 5}, prices={"A": (1999, "EUR")}, down=Reason.TIMEOUT)
+    ctx, _, _ = fake_context(inventory)
+
+    placed = place(ctx)
+
+    assert (placed.status, placed.body["total"]) == (202, None)
+    assert placed.body["items"][0]["unit_price_cents"] is None
+
+
+def test_items_in_two_currencies_are_answered_mixed_currencies_naming_them():
+    from datetime import UTC, datetime
+
+    from order_service import presenters
+    from order_service.domain import Order, OrderLine
+
+    order = Order.place("c-1", [OrderLine("A", 1), OrderLine("Y", 1)], datetime.now(UTC))
+    shortage = {"sku": "Y", "requested": 1, "available": 9, "reason": "other_currency"}
+    order.reject([shortage], datetime.now(UTC))
+
+    status, text = presenters.placement(order, "req-1")
+
+    error = json.loads(text)["error"]
+    assert (status, error["code"]) == (422, "MIXED_CURRENCIES")
+    assert "Y" in error["message"] and error["details"]["shortages"] == [shortage]
