@@ -141,11 +141,19 @@ class Api:
         return self.call("POST", self.orders("/auth/login"), body=body)[1]  # type: ignore[no-any-return]
 
     # Orders
-    def place(self, token: str, items: list[dict[str, Any]], key: str) -> tuple[int, Any]:
+    def place(
+        self,
+        token: str,
+        items: list[dict[str, Any]],
+        key: str,
+        address: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
         """``POST /orders``; a 422 rejection comes back as ``ApiError`` with the order id."""
+        body: dict[str, Any] = {"items": items}
+        if address is not None:
+            body["shipping_address"] = address
         headers = {"Idempotency-Key": key}
-        return self.call("POST", self.orders("/orders"), token=token, body={"items": items},
-                         headers=headers)  # fmt: skip
+        return self.call("POST", self.orders("/orders"), token=token, body=body, headers=headers)
 
     def order(self, token: str, order_id: str) -> dict[str, Any]:
         return self.call("GET", self.orders(f"/orders/{order_id}"), token=token)[1]  # type: ignore[no-any-return]

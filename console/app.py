@@ -116,7 +116,7 @@ def sentence(text: object) -> str:
 
 def shown_beside(field: str, beside: list[str]) -> bool:
     """A message the page shows beside its field (an order line's, a named input's)."""
-    return field in beside or field.startswith("items.")
+    return field in beside or field.startswith(("items.", "shipping_address."))
 
 
 def _errors(app: Flask) -> None:

@@ -33,6 +33,26 @@ def order_lines(form: Any) -> tuple[list[dict[str, Any]], list[int]]:
     return items, rows
 
 
+# The order form's address inputs, named as the API's fields (``address-<field>``).
+ADDRESS_FIELDS = (
+    ("name", "Name"),
+    ("line1", "Address"),
+    ("line2", "Address, second line (optional)"),
+    ("city", "City"),
+    ("postal_code", "Postal code"),
+    ("country", "Country (two letters, such as GB)"),
+)
+
+
+def shipping_address(form: Any) -> dict[str, Any] | None:
+    """The form's shipping address for the API, or None when every input was left empty."""
+    given = {name: form.get(f"address-{name}", "").strip() for name, _ in ADDRESS_FIELDS}
+    if not any(given.values()):
+        return None
+    given["country"] = given["country"].upper()
+    return {**given, "line2": given["line2"] or None}
+
+
 def line_errors(fields: dict[str, list[str]], rows: list[int]) -> dict[str, list[str]]:
     """API messages about ``items.N.sku`` keyed by the form row they belong to (``line-R-sku``)."""
     placed: dict[str, list[str]] = {}

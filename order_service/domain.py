@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 from collections.abc import Iterable, Mapping
@@ -56,6 +57,26 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class Address:
+    """Where an order goes; checked and bounded by the request schema."""
+
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+    line2: str | None = None
+
+
+def address_json(address: Address | None) -> dict[str, Any] | None:
+    return dataclasses.asdict(address) if address is not None else None
+
+
+def address_from(raw: Mapping[str, Any] | None) -> Address | None:
+    return Address(**raw) if raw else None
+
+
+@dataclass(frozen=True)
 class StatusChange:
     status: OrderStatus
     at: datetime
@@ -94,6 +115,7 @@ class Order:
     # (and for orders confirmed before prices existed).
     total_cents: int | None = None
     currency: str | None = None
+    shipping_address: Address | None = None
     # The lines' prices were set since the order was loaded; the repository writes them.
     new_prices: bool = field(default=False, repr=False)
     history: list[StatusChange] = field(default_factory=list)
@@ -101,13 +123,20 @@ class Order:
     new_history: list[StatusChange] = field(default_factory=list, repr=False)
 
     @classmethod
-    def place(cls, customer_id: str, lines: list[OrderLine], now: datetime) -> Order:
+    def place(
+        cls,
+        customer_id: str,
+        lines: list[OrderLine],
+        now: datetime,
+        shipping_address: Address | None = None,
+    ) -> Order:
         """A new order, PENDING until inventory answers."""
         first = StatusChange(OrderStatus.PENDING, now, "placed")
         return cls(
             id=uuid.uuid4(),
             customer_id=customer_id,
             lines=merge_lines(lines),
+            shipping_address=shipping_address,
             status=OrderStatus.PENDING,
             created_at=now,
             updated_at=now,

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from order_service.domain import DailyOrderCapReached, Order
+from order_service.domain import DailyOrderCapReached, Order, address_json
 from order_service.ports import Answer, DailyCap, NewKey
 
 # Without a cap: counted since the order's own time, which no stored order is after.
@@ -55,10 +55,10 @@ WITH room AS (
     RETURNING 1
 ), placed AS (
     INSERT INTO orders (id, customer_id, status, version, rejection, attention, created_at,
-        updated_at)
+        updated_at, shipping_address)
     SELECT CAST(:order_id AS uuid), CAST(:customer_id AS text), CAST(:status AS text),
         CAST(:version AS int), NULL, NULL,
-        CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+        CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:address AS jsonb)
     WHERE (SELECT ok FROM room) AND (CAST(:key AS text) IS NULL OR EXISTS (SELECT 1 FROM claimed))
     RETURNING id
 ), lines AS (
@@ -79,7 +79,9 @@ WITH room AS (
 )
 SELECT (SELECT id FROM queued) AS command_id, (SELECT ok FROM room) AS room
 """
-).bindparams(bindparam("payload", type_=JSONB))
+).bindparams(
+    bindparam("payload", type_=JSONB), bindparam("address", type_=JSONB(none_as_null=True))
+)
 
 # Delivered in any case (inventory answered); the order, its history and the key's answer
 # only if nobody moved the order since it was placed.
@@ -136,6 +138,7 @@ class PlacementRepository:
                 "quantities": [ln.quantity for ln in order.lines],
                 **_history(order),
                 "payload": payload,
+                "address": address_json(order.shipping_address),
                 "not_before": not_before,
                 "key": key.key if key else None,
                 "fingerprint": key.fingerprint if key else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from order_service.domain import Order, OrderStatus
+from order_service.domain import Order, OrderStatus, address_json
 from order_service.ports import Answer
 from shared.errors import envelope
 
@@ -39,6 +39,7 @@ def order_json(order: Order, *, with_history: bool = True) -> dict[str, Any]:
             if order.total_cents is not None
             else None
         ),
+        "shipping_address": address_json(order.shipping_address),
         "version": order.version,
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),

@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, select, tuple_, update
 
 from order_service.audits import AuditRepository
-from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, StatusChange
+from order_service.domain import (
+    CommandKind,
+    Order,
+    OrderLine,
+    OrderStatus,
+    StatusChange,
+    address_from,
+    address_json,
+)
 from order_service.placements import PlacementRepository
 from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
@@ -239,6 +247,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "attention": order.attention,
         "total_cents": order.total_cents,
         "currency": order.currency,
+        "shipping_address": address_json(order.shipping_address),
         "created_at": order.created_at,
         "updated_at": order.updated_at,
     }
@@ -257,6 +266,7 @@ def _order(row: Any, lines: tuple[OrderLine, ...]) -> Order:
         attention=row["attention"],
         total_cents=row["total_cents"],
         currency=row["currency"],
+        shipping_address=address_from(row["shipping_address"]),
     )
 
 

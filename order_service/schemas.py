@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
+from babel import Locale
 from marshmallow import fields, validate
 
 from order_service.domain import MAX_ITEM_QUANTITY, MAX_ITEMS, OrderStatus
-from shared.schemas import Email, Sku, StrictInteger, Text, full_match
+from shared.schemas import Email, FullMatch, Sku, StrictInteger, Text, full_match
 
 
 class Cursor(fields.String):
@@ -44,6 +45,34 @@ class ItemSchema(ma.Schema):
     quantity = StrictInteger(required=True, validate=validate.Range(1, MAX_ITEM_QUANTITY))
 
 
+# ISO 3166-1 alpha-2 codes from Babel's CLDR data, without its groupings, pseudo-regions and
+# "unknown region".
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+COUNTRIES = sorted(
+    code
+    for code in map(str, Locale("en").territories)
+    if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+)
+
+
+class AddressSchema(ma.Schema):
+    name = Text(required=True, validate=validate.Length(1, 200))
+    line1 = Text(required=True, validate=validate.Length(1, 200))
+    line2 = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    city = Text(required=True, validate=validate.Length(1, 100))
+    postal_code = Text(
+        required=True,
+        validate=FullMatch(
+            r"[A-Za-z0-9][A-Za-z0-9 -]{0,19}", error="1-20 letters, digits, ' ', '-'"
+        ),
+    )
+    country = fields.String(
+        required=True,
+        validate=validate.OneOf(COUNTRIES, error="must be an ISO 3166-1 alpha-2 code, such as DE"),
+        metadata={"description": "ISO 3166-1 alpha-2, such as DE"},
+    )
+
+
 class OrderCreateSchema(ma.Schema):
     customer_id = Text(
         load_default=None,
@@ -58,6 +87,10 @@ class OrderCreateSchema(ma.Schema):
         required=True,
         validate=validate.Length(1, MAX_ITEMS),
         metadata={"description": "a sku named more than once is one line of both quantities"},
+    )
+    # Left out when there is none (never null): the document then says exactly what is taken.
+    shipping_address = fields.Nested(
+        AddressSchema, metadata={"description": "where the order goes; optional, kept as given"}
     )
 
 
@@ -108,6 +141,7 @@ class OrderSchema(ma.Schema):
     customer_id = fields.String()
     status = fields.String(metadata={"enum": [s.value for s in OrderStatus]})
     items = fields.List(fields.Nested(OrderItemSchema))
+    shipping_address = fields.Nested(AddressSchema, allow_none=True)
     total = fields.Nested(
         MoneySchema,
         allow_none=True,

@@ -8,12 +8,13 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from order_service.delivery import Deliverer
 from order_service.domain import (
+    Address,
     CommandKind,
     DailyOrderCapReached,
     IdempotencyKeyReused,
@@ -65,9 +66,16 @@ class Placement:
 Present = Callable[[Order], Answer]
 
 
-def fingerprint(customer_id: str, lines: Sequence[tuple[str, int]]) -> str:
-    """A stable digest of the request, to tell a replay from a different body under one key."""
-    canonical = json.dumps([customer_id, sorted(lines)], separators=(",", ":"))
+def fingerprint(
+    customer_id: str, lines: Sequence[tuple[str, int]], address: Address | None = None
+) -> str:
+    """A stable digest of the request, to tell a replay from a different body under one key.
+    Without an address it is what it was before addresses existed, so keys stored then still
+    recognise their replays."""
+    parts: list[Any] = [customer_id, sorted(lines)]
+    if address is not None:
+        parts.append(asdict(address))
+    canonical = json.dumps(parts, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -77,16 +85,17 @@ def place_order(
     lines: Sequence[tuple[str, int]],
     key: str | None,
     present: Present,
+    address: Address | None = None,
 ) -> Placement:
     """Record the order and its reserve command, then try to reserve at once."""
     now = ctx.now()
-    order = Order.place(customer_id, [OrderLine(sku, qty) for sku, qty in lines], now)
+    order = Order.place(customer_id, [OrderLine(sku, qty) for sku, qty in lines], now, address)
     # With the breaker open the answer is known before anything is written: the order is
     # recorded PENDING with its command due at once, and the key's answer is final, in one
     # statement. That is what keeps the 202 path fast while inventory is away.
     refused = not ctx.deliverer.inventory.available()
     pending = present(order)  # the answer while the order waits: a repeat's, or the 202 now
-    digest = fingerprint(customer_id, lines) if key is not None else ""
+    digest = fingerprint(customer_id, lines, address) if key is not None else ""
     new_key = _new_key(ctx, customer_id, key, digest, pending, refused, now)
     payload = reserve_payload(order.lines)
     recorded = _record(ctx, order, payload, now if refused else ctx.delivery_grace(now), new_key)

@@ -42,6 +42,8 @@ orders = Table(
     # the order is confirmed, never re-read from inventory.
     Column("total_cents", BigInteger, nullable=True),
     Column("currency", String(3), nullable=True),
+    # Where it goes ({"name", "line1", "line2", "city", "postal_code", "country"}), as given.
+    Column("shipping_address", JSONB(none_as_null=True), nullable=True),
     CheckConstraint(f"status IN ({STATUSES})", name="order_status"),
     CheckConstraint("(total_cents IS NULL) = (currency IS NULL)", name="order_total_currency"),
     CheckConstraint("total_cents >= 0", name="order_total_not_negative"),

@@ -120,6 +120,7 @@ class Orders(MethodView):
             lines,
             headers["idempotency_key"],
             lambda order: presenters.placement(order, rid),
+            domain.address_from(body.get("shipping_address")),
         )
         status, text = placed.answer
         response = Response(text, status=status, mimetype="application/json")

@@ -73,7 +73,7 @@ def new() -> ResponseReturnValue:
     if not items:
         return _form(key, message="Add at least one line: a product and a quantity.", status=400)
     try:
-        status, order = api().place(who.token(), items, key)
+        status, order = api().place(who.token(), items, key, forms.shipping_address(request.form))
     except ApiError as exc:
         return _refused(exc, key, rows)
     if status == 201:
@@ -89,7 +89,8 @@ def _refused(exc: ApiError, key: str, rows: list[int]) -> ResponseReturnValue:
     key); when the outcome is unknown (no answer, a server error) the same key is kept, so that
     sending the form again can only ever give the one order."""
     order_id = exc.details.get("order_id")
-    if exc.status == 422 and order_id and exc.code in {"INSUFFICIENT_STOCK", "UNKNOWN_SKU"}:
+    rejected = {"INSUFFICIENT_STOCK", "UNKNOWN_SKU", "MIXED_CURRENCIES"}
+    if exc.status == 422 and order_id and exc.code in rejected:
         flash(f"Order rejected: {exc.message}. Nothing was reserved.")
         return redirect(url_for("orders.show", order_id=order_id))
     if exc.code == "REQUEST_IN_PROGRESS":
@@ -116,7 +117,8 @@ def _form(
     lines = list(zip(request.form.getlist("sku"), request.form.getlist("quantity"), strict=False))
     lines += [("", "")] * max(0, forms.ORDER_ROWS - len(lines))
     page = render_template("new_order.html", key=key, products=products, lines=lines,
-                           message=message, error=error, errors=errors or {})  # fmt: skip
+                           address_fields=forms.ADDRESS_FIELDS, message=message, error=error,
+                           errors=errors or {})  # fmt: skip
     return page, status
 
 

@@ -108,3 +108,27 @@ def test_the_order_form_works_from_the_keyboard(page, live):
     page.keyboard.type("2")
     page.keyboard.press("Enter")
     expect(order_status(page)).to_have_text("CONFIRMED")
+
+
+def test_an_order_with_a_shipping_address_and_a_wrong_country_explained_beside_it(page, live):
+    sign_up(page, f"ships-{uuid.uuid4().hex[:8]}@example.com", PASSWORD)
+    page.goto("/orders/new")
+    page.locator("#sku-0").fill("CONSOLE-1")
+    page.locator("#quantity-0").fill("1")
+    page.get_by_label("Name").fill("Ada Lovelace")
+    page.get_by_label("Address", exact=True).fill("12 St James's Square")
+    page.get_by_label("City").fill("London")
+    page.get_by_label("Postal code").fill("SW1Y 4JH")
+    page.get_by_label("Country (two letters, such as GB)").fill("ZZ")
+    page.get_by_role("button", name="Place the order").click()
+    expect(page.locator("#address .field-error")).to_contain_text("ISO 3166-1")
+    assert page.url.endswith("/orders/new")  # refused before anything was recorded: the form
+
+    page.get_by_label("Country (two letters, such as GB)").fill("gb")
+    page.get_by_role("button", name="Place the order").click()
+    page.wait_for_url("**/orders/*-*")
+    expect(page.locator("[data-address]")).to_have_text(
+        "Ships to: Ada Lovelace, 12 St James's Square, SW1Y 4JH London, GB"
+    )
+    order_id = page.url.rsplit("/", 1)[1]
+    assert live.order(order_id)["shipping_address"]["country"] == "GB"

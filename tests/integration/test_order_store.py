@@ -133,3 +133,17 @@ def test_prices_and_the_total_are_stored_whichever_path_confirms_the_order(order
     assert second.status is OrderStatus.CONFIRMED
     assert [ln.unit_price_cents for ln in second.lines] == [5]
     assert (second.total_cents, second.currency) == (15, "EUR")
+
+
+def test_a_shipping_address_is_stored_with_the_order(orders_uow):
+    from order_service import presenters
+    from order_service.domain import Address
+
+    ctx = context(orders_uow, FakeInventory(stock={"A": 5}))
+    address = Address("Ada", "1 Road", "Town", "AB1 2CD", "GB", line2="Flat 2")
+
+    placed = services.place_order(
+        ctx, "c-1", [("A", 1)], "key-1", lambda o: presenters.placement(o, "r"), address
+    )
+
+    assert services.get_order(ctx, placed.order_id).shipping_address == address

@@ -19,6 +19,13 @@ SETTINGS = Settings(
     log_level="WARNING",
 )
 ITEM = {"sku": "A-1", "quantity": 1}
+ADDRESS = {
+    "name": "A",
+    "line1": "1 Road",
+    "city": "Town",
+    "postal_code": "AB1 2CD",
+    "country": "GB",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +68,21 @@ def fields_of(response):
             "items",
         ),
         ({"customer_id": "c", "items": [ITEM], "coupon": "FREE"}, "coupon"),
+        ({"items": [ITEM], "shipping_address": "London"}, "shipping_address"),
+        ({"items": [ITEM], "shipping_address": {**ADDRESS, "country": "UK"}}, "shipping_address"),
+        ({"items": [ITEM], "shipping_address": {**ADDRESS, "country": "ZZ"}}, "shipping_address"),
+        ({"items": [ITEM], "shipping_address": {**ADDRESS, "name": ""}}, "shipping_address"),
+        (
+            {"items": [ITEM], "shipping_address": {**ADDRESS, "line1": "x" * 201}},
+            "shipping_address",
+        ),
+        (
+            {"items": [ITEM], "shipping_address": {**ADDRESS, "postal_code": "<b>"}},
+            "shipping_address",
+        ),
+        ({"items": [ITEM], "shipping_address": {**ADDRESS, "city": "a\nb"}}, "shipping_address"),
+        ({"items": [ITEM], "shipping_address": {**ADDRESS, "floor": 3}}, "shipping_address"),
+        ({"items": [ITEM], "shipping_address": {"name": "x"}}, "shipping_address"),
     ],
 )
 def test_a_malformed_order_is_a_400_naming_the_field(orders, body, field):

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from order_service import services
+from order_service import presenters, services
 from order_service.domain import IdempotencyKeyReused, OrderNotFound, OrderStatus, RequestInProgress
 from order_service.inventory import ReservationState
 from shared.errors import InvalidTransition
@@ -346,7 +346,6 @@ def test_a_pending_order_has_no_total_until_inventory_confirms_it():
 def test_items_in_two_currencies_are_answered_mixed_currencies_naming_them():
     from datetime import UTC, datetime
 
-    from order_service import presenters
     from order_service.domain import Order, OrderLine
 
     order = Order.place("c-1", [OrderLine("A", 1), OrderLine("Y", 1)], datetime.now(UTC))
@@ -358,3 +357,39 @@ def test_items_in_two_currencies_are_answered_mixed_currencies_naming_them():
     error = json.loads(text)["error"]
     assert (status, error["code"]) == (422, "MIXED_CURRENCIES")
     assert "Y" in error["message"] and error["details"]["shortages"] == [shortage]
+
+
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "line2": None,
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+def test_a_shipping_address_is_kept_with_the_order_and_part_of_what_a_key_must_match():
+    from order_service.domain import address_from
+
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, _, _ = fake_context(inventory)
+
+    def present(order):
+        return presenters.placement(order, "r")
+
+    placed = services.place_order(ctx, "c-1", LINES, "k-1", present, address_from(ADDRESS))
+    elsewhere = {**ADDRESS, "city": "Paris", "country": "FR", "postal_code": "75001"}
+
+    assert json.loads(placed.answer[1])["shipping_address"] == ADDRESS
+    order = services.get_order(ctx, placed.order_id, None)
+    assert order.shipping_address == address_from(ADDRESS)
+    with pytest.raises(IdempotencyKeyReused):
+        services.place_order(ctx, "c-1", LINES, "k-1", present, address_from(elsewhere))
+
+
+def test_without_an_address_a_keys_fingerprint_is_what_it_was_before_addresses():
+    import hashlib
+
+    before = hashlib.sha256(json.dumps(["c-1", [["A", 2]]], separators=(",", ":")).encode())
+    assert services.fingerprint("c-1", [("A", 2)]) == before.hexdigest()
