@@ -67,21 +67,7 @@ def _placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
         return 202, {**order_json(order), "message": PENDING_MESSAGE.format(url=url)}
     if order.status is OrderStatus.REJECTED:
         shortages = (order.rejection or {}).get("shortages", [])
-        unknown = [s["sku"] for s in shortages if s.get("reason") == "unknown_sku"]
-        other = [s["sku"] for s in shortages if s.get("reason") == "other_currency"]
-        code, message = (
-            ("UNKNOWN_SKU", f"no such product: {', '.join(unknown)}")
-            if unknown
-            else (
-                "MIXED_CURRENCIES",
-                f"{', '.join(other)} priced in another currency than the other items; one order "
-                "is paid in one currency, nothing was reserved",
-            )
-            if other
-            else ("INSUFFICIENT_STOCK", "not enough stock for every item; nothing was reserved")
-        )
-        if not shortages:
-            code, message = "ORDER_REJECTED", (order.rejection or {}).get("reason", "rejected")
+        code, message = _rejection(order.rejection or {})
         details = {
             "order_id": str(order.id),
             "status": order.status.value,
@@ -90,3 +76,21 @@ def _placement(order: Order, request_id: str) -> tuple[int, dict[str, Any]]:
         }
         return 422, envelope(code, message, details, request_id)
     return 201, order_json(order)
+
+
+def _rejection(rejection: dict[str, Any]) -> tuple[str, str]:
+    """The code and message of a rejection, from why its lines were refused."""
+    shortages = rejection.get("shortages", [])
+    if not shortages:
+        return "ORDER_REJECTED", rejection.get("reason", "rejected")
+    by_reason: dict[str, list[str]] = {}
+    for s in shortages:
+        by_reason.setdefault(s.get("reason", ""), []).append(s["sku"])
+    if "unknown_sku" in by_reason:
+        return "UNKNOWN_SKU", f"no such product: {', '.join(by_reason['unknown_sku'])}"
+    if "other_currency" in by_reason:
+        return "MIXED_CURRENCIES", (
+            f"{', '.join(by_reason['other_currency'])} priced in another currency than the "
+            "other items; one order is paid in one currency, nothing was reserved"
+        )
+    return "INSUFFICIENT_STOCK", "not enough stock for every item; nothing was reserved"

@@ -8,7 +8,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from order_service.domain import (
     OrderNotFound,
     OrderStatus,
     RequestInProgress,
+    address_json,
 )
 from order_service.inventory.wire import reserve_payload
 from order_service.ports import Answer, DailyCap, NewKey, OutboxCommand, StoredKey, UowFactory
@@ -74,7 +75,7 @@ def fingerprint(
     recognise their replays."""
     parts: list[Any] = [customer_id, sorted(lines)]
     if address is not None:
-        parts.append(asdict(address))
+        parts.append(address_json(address))
     canonical = json.dumps(parts, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

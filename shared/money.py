@@ -30,10 +30,6 @@ def currencies() -> frozenset[str]:
     return frozenset(found)
 
 
-def is_currency(code: object) -> bool:
-    return isinstance(code, str) and code in currencies()
-
-
 def shown(minor_units: int, currency: str) -> str:
     """For people: ``shown(1999, "EUR")`` is ``€19.99``, ``shown(500, "JPY")`` is ``¥500``."""
     amount = Decimal(minor_units).scaleb(-get_currency_precision(currency))

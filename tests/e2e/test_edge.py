@@ -117,10 +117,14 @@ def one_at_once(live, tmp_path, request):
             agent.stop()
 
 
-def _queued(metrics):
+def _haproxy(metrics, series):
+    """One figure from HAProxy's own metrics: ``series`` is its name and labels, as printed."""
     text = requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
-    line = next(x for x in text.splitlines() if x.startswith("haproxy_backend_current_queue{"))
-    return float(line.rsplit(" ", 1)[1])
+    return float(next(x for x in text.splitlines() if x.startswith(series)).rsplit(" ", 1)[1])
+
+
+def _queued(metrics):
+    return _haproxy(metrics, 'haproxy_backend_current_queue{proxy="inventory"}')
 
 
 def test_past_the_instances_capacity_one_waits_and_the_next_is_refused_by_the_front(
@@ -194,13 +198,6 @@ def test_haproxy_sends_the_instance_as_many_as_its_agent_says(one_at_once, live,
         assert [first.result().status_code, second.result().status_code] == [404, 404]
 
 
-ONE = 'proxy="inventory",server="inventory"}'
-
-
 def _limit(metrics):
     """How many requests HAProxy sends the instance at once, as it stands now."""
-    text = requests.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
-    line = next(
-        x for x in text.splitlines() if x.startswith(f"haproxy_server_limit_sessions{{{ONE}")
-    )
-    return float(line.rsplit(" ", 1)[1])
+    return _haproxy(metrics, 'haproxy_server_limit_sessions{proxy="inventory",server="inventory"}')
