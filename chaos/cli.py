@@ -74,7 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--url", help="inventory service URL (default: INVENTORY_URL)")
+    parser.add_argument(
+        "--url",
+        help="the service's URL (default: INVENTORY_URL; the payment provider: "
+        "http://127.0.0.1:3004)",
+    )
     parser.add_argument("--token", help="admin token (default: ADMIN_TOKEN)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("status", help="show the active gremlins and how often they fired")

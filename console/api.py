@@ -166,6 +166,20 @@ class Api:
         """cancel, ship or deliver."""
         return self.call("POST", self.orders(f"/orders/{order_id}/{action}"), token=token)[1]  # type: ignore[no-any-return]
 
+    def start_payment(self, token: str, order_id: str, return_url: str) -> dict[str, Any]:
+        """The order's payment (made now or before), with the pay page's address."""
+        body = {"return_url": return_url}
+        path = self.orders(f"/orders/{order_id}/payments")
+        return self.call("POST", path, token=token, body=body)[1]  # type: ignore[no-any-return]
+
+    def dead_letters(self, token: str) -> list[dict[str, Any]]:
+        path = self.orders("/payments/dead-letters")
+        return self.call("GET", path, token=token)[1]["items"]  # type: ignore[no-any-return]
+
+    def resolve_dead_letter(self, token: str, event_id: str, action: str) -> None:
+        """``replay`` or ``discard`` one dead payment event."""
+        self.call("POST", self.orders(f"/payments/dead-letters/{event_id}/{action}"), token=token)
+
     # Stock and gremlins
     def products(self) -> list[dict[str, Any]]:
         """Every product, following the pages."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, has_request_context, render_template, request
 from flask.typing import ResponseReturnValue
@@ -23,7 +24,8 @@ from shared.money import shown
 log = logging.getLogger("console")
 
 # Nothing from elsewhere: every script, style and image is the console's own, no inline script,
-# and no other site may frame it (clickjacking).
+# and no other site may frame it (clickjacking). A form posts here, and its answer may send the
+# browser on to the payment provider's pay page only (``security_headers``).
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -31,6 +33,16 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """``SECURITY_HEADERS``, with the pay page's origin among the form targets: the Pay button
+    posts here and is redirected there, and browsers hold a redirect to ``form-action`` too."""
+    parts = urlsplit(settings.payments_public_url or settings.payments_url)
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+    )
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy}
 
 
 def _forwarding(settings: Settings) -> Callable[[], Mapping[str, str]]:
@@ -81,9 +93,11 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
             "read_strip": app.extensions["console_strip"].read,  # called by admin pages only
         }
 
+    headers = security_headers(settings)
+
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(headers)
         return response
 
     _errors(app)

@@ -23,9 +23,12 @@ BIN = Path(sys.executable).parent
 
 def gunicorn_command(service: str) -> list[str]:
     """The command line of one service's gunicorn."""
-    package = {"orders": "order_service", "inventory": "inventory_service", "console": "console"}[
-        service
-    ]
+    package = {
+        "orders": "order_service",
+        "inventory": "inventory_service",
+        "console": "console",
+        "payments": "payment_provider",
+    }[service]
     return [
         str(BIN / "gunicorn"),
         "-c",

@@ -35,6 +35,7 @@ from order_service.bootstrap import build_accounts
 from shared.config import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
+    DEFAULT_PAYMENTS_DATABASE_URL,
     Settings,
     load_settings,
 )
@@ -70,6 +71,15 @@ def local_databases() -> list[Database]:
         assert url.database and url.username and url.password
         found.append(Database(url.database, url.username, url.password))
     return found
+
+
+def provider_database() -> Database:
+    """The payment provider stand-in's database: its default URL is its owner's."""
+    url = make_url(DEFAULT_PAYMENTS_DATABASE_URL)
+    assert url.database and url.username and url.password
+    return Database(
+        url.database, url.username.removesuffix("_owner"), url.password.removesuffix("-owner")
+    )
 
 
 def local_cluster() -> LocalCluster:
@@ -157,7 +167,7 @@ def up() -> None:
         cluster = local_cluster()
         print(f"PostgreSQL: local cluster in {cluster.root} on 127.0.0.1:{cluster.port}")
         cluster.start()
-        provision(cluster.admin_conninfo(), local_databases())
+        provision(cluster.admin_conninfo(), [*local_databases(), provider_database()])
         settings = with_local_owners(settings)
     else:
         print("PostgreSQL: using ORDERS_DATABASE_URL and INVENTORY_DATABASE_URL")
@@ -189,6 +199,9 @@ def up() -> None:
     if not settings.is_production:
         env.setdefault("CONSOLE_FORWARD_KEY", _forward_key())
     binds, agents = _binds(layout, settings), _agents(layout)
+    if not settings.is_production:  # production names its provider (PAYMENTS_URL)
+        _start_provider(env, settings)
+        env.setdefault("PAYMENTS_URL", "http://" + settings.payments_provider_bind)
     for name in layout.instances("inventory") + layout.instances("orders"):
         service = service_of(name)
         bind = binds[name]
@@ -233,6 +246,7 @@ def up() -> None:
 Console:           {console_url}   (log in as the admin below, or sign up)
 Order service:     {order_url}   (API docs {order_url}/docs)
 Inventory service: {inventory_url}   (API docs {inventory_url}/docs)
+Payment provider:  http://{settings.payments_provider_bind}   (a stand-in for a hosted one)
 {watching}
 Metrics:           {order_url}/metrics {inventory_url}/metrics http://{settings.reconciler_metrics_bind}/metrics
 {_front_note(layout)}Admin account:     {admin}
@@ -257,6 +271,19 @@ def _forward_key() -> str:
         kept.touch(mode=0o600)
         kept.write_text(secrets.token_urlsafe(32))
     return kept.read_text().strip()
+
+
+def _start_provider(env: dict[str, str], settings: Settings) -> None:
+    """The payment provider stand-in, with its own database and no other; its webhooks go to
+    the order service through HAProxy, as a provider's come from outside."""
+    provider_env = {
+        **processes.without_databases(env),
+        "PAYMENTS_PROVIDER_DATABASE_URL": settings.payments_provider_database_url,
+        "PAYMENT_WEBHOOK_URL": f"http://{settings.order_bind}/api/v1/payments/webhook",
+    }
+    bind = settings.payments_provider_bind
+    ready = f"http://{bind}/health/ready"
+    _start("payments", processes.gunicorn_command("payments"), ready, provider_env)
 
 
 def _start_console(env: dict[str, str], settings: Settings, bind: str) -> None:
@@ -350,7 +377,16 @@ def _pidfiles() -> list[str]:
 
 # The order ``up`` starts them in; ``down`` stops them the other way round, so nothing loses
 # what it needs while it drains.
-_START_ORDER = ["redis", "inventory", "orders", "console", "haproxy", "reconciler", "prometheus"]
+_START_ORDER = [
+    "redis",
+    "payments",
+    "inventory",
+    "orders",
+    "console",
+    "haproxy",
+    "reconciler",
+    "prometheus",
+]
 
 
 def _in_start_order(names: list[str]) -> list[str]:
@@ -387,7 +423,14 @@ def stop_service(service: str) -> list[str]:
 
 
 def status() -> None:
-    names = _pidfiles() or ["inventory", "orders", "reconciler", "prometheus", "console"]
+    names = _pidfiles() or [
+        "payments",
+        "inventory",
+        "orders",
+        "reconciler",
+        "prometheus",
+        "console",
+    ]
     for name in _in_start_order(names):
         pid = _running(name)
         print(f"  {name}: {f'running (pid {pid})' if pid else 'stopped'}")

@@ -85,7 +85,7 @@ class Layout:
     def processes(self) -> list[str]:
         """Every process, in the order they start (each after what it needs)."""
         names = ["redis"] if self.scaled else []
-        names += self.instances("inventory") + self.instances("orders")
+        names += ["payments", *self.instances("inventory"), *self.instances("orders")]
         names += ["haproxy"] if self.scaled else []
         return names + self.instances("reconciler")
 
@@ -117,6 +117,8 @@ class System:
     # ``make up`` runs (``shared.config.LAYOUTS``), which is what the bench and the chaos runner
     # measure.
     light: bool = True
+    # Settings of one chaos scenario, over everything else (a short payment window, say).
+    scenario_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ports: dict[str, int] = {}
@@ -154,6 +156,11 @@ class System:
         return f"http://127.0.0.1:{self.inventory_port}/api/v1"
 
     @property
+    def payments_url(self) -> str:
+        """The payment provider stand-in's base URL (its API is under /v1)."""
+        return f"http://127.0.0.1:{self.port('payments')}"
+
+    @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.port('redis')}/0"
 
@@ -173,6 +180,7 @@ class System:
         return {
             **self.base_env(s),
             **self.env_overrides,
+            **self.scenario_env,
         }
 
     def base_env(self, s: Settings) -> dict[str, str]:
@@ -180,6 +188,14 @@ class System:
             **os.environ,
             "APP_ENV": "test",
             "INVENTORY_URL": f"http://127.0.0.1:{self.inventory_port}",
+            "PAYMENTS_URL": self.payments_url,
+            "PAYMENT_WEBHOOK_URL": f"http://127.0.0.1:{self.order_port}/api/v1/payments/webhook",
+            "PAYMENTS_READ_TIMEOUT_S": "1",
+            "PAYMENTS_DEADLINE_S": "2",
+            "PAYMENT_EVENT_RETRY_BASE_S": "0.2",
+            # The load tools place many orders per customer and pay none of them.
+            "UNPAID_ORDERS_PER_CUSTOMER": "0",
+            "UNPAID_UNITS_PER_CUSTOMER": "0",
             **(LIGHT_LAYOUT if self.light else {}),
             "LOG_LEVEL": "INFO",
             "RECONCILER_INTERVAL_S": "0.2",
@@ -209,6 +225,13 @@ class System:
     def process_env(self, name: str) -> dict[str, str]:
         """The environment of one process: only its own database's URL, as in production."""
         service = service_of(name)
+        if service == "payments":  # the provider stand-in: its own database, and no other
+            return {
+                **processes.without_databases(self.env()),
+                "PAYMENTS_PROVIDER_DATABASE_URL": self.settings.payments_provider_database_url,
+                "PAYMENTS_PROVIDER_BIND": f"127.0.0.1:{self.port(name)}",
+                **self.service_env.get(service, {}),
+            }
         if service == "console":  # no database at all: the console uses the public APIs
             return {
                 **processes.without_databases(self.env()),
@@ -333,7 +356,7 @@ class System:
 
     @contextmanager
     def started(
-        self, names: Iterable[str] = ("inventory", "orders", "reconciler")
+        self, names: Iterable[str] = ("payments", "inventory", "orders", "reconciler")
     ) -> Iterator[Self]:
         """These processes running for the ``with`` block; every one stopped after, a failed
         start included."""
@@ -437,6 +460,30 @@ class System:
             return 0, {}
         return response.status_code, response.json()
 
+    def start_payment(self, order_id: str) -> requests.Response:
+        """``POST /orders/{id}/payments`` as an admin."""
+        return self.http.post(
+            f"{self.orders}/orders/{order_id}/payments", headers=self.auth(), json={}, timeout=30
+        )
+
+    def provider(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A call to the provider stand-in's API (``/v1/...``) with the merchant's key."""
+        headers = {"Authorization": f"Bearer {self.settings.payments_api_key}"}
+        return self.http.request(
+            method, f"{self.payments_url}{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def pay(self, order_id: str) -> dict[str, Any]:
+        """Start the order's payment and pay it at the provider, as a customer on the pay page
+        would; the payment as the order service answered it (the order turns PAID once the
+        provider's webhook is processed)."""
+        started = self.start_payment(order_id)
+        assert started.status_code in (200, 201), started.text
+        payment: dict[str, Any] = started.json()
+        paid = self.provider("POST", f"/v1/payment_intents/{payment['payment_id']}/capture")
+        assert paid.status_code == 200, paid.text
+        return payment
+
     def product(self, sku: str) -> dict[str, Any]:
         body: dict[str, Any] = self.http.get(f"{self.inventory}/products/{sku}", timeout=10).json()
         return body
@@ -484,6 +531,7 @@ class Environment:
         dbs = [
             Database("orders", f"orders_{self.name}", f"orders-{self.name}-pw"),
             Database("inventory", f"inventory_{self.name}", f"inventory-{self.name}-pw"),
+            Database("payments", f"payments_{self.name}", f"payments-{self.name}-pw"),
         ]
         provision(self.cluster.admin_conninfo(), dbs)
         self.settings = Settings(
@@ -493,6 +541,7 @@ class Environment:
             inventory_database_url=dbs[1].url("127.0.0.1", self.cluster.port),
             orders_owner_database_url=dbs[0].owner_url("127.0.0.1", self.cluster.port),
             inventory_owner_database_url=dbs[1].owner_url("127.0.0.1", self.cluster.port),
+            payments_provider_database_url=dbs[2].owner_url("127.0.0.1", self.cluster.port),
         )
         upgrade("orders", self.settings.owner_database_url("orders"))
         upgrade("inventory", self.settings.owner_database_url("inventory"))
@@ -502,6 +551,12 @@ class Environment:
         )
         self.inventory = make_engine(
             self.settings.owner_database_url("inventory"),
+            self.settings,
+            application_name=self.name,
+        )
+        # The provider stand-in's database, for the money invariants (and emptied between runs).
+        self.payments = make_engine(
+            self.settings.payments_provider_database_url,
             self.settings,
             application_name=self.name,
         )
@@ -523,4 +578,5 @@ class Environment:
         self.system.stop_all()
         self.orders.dispose()
         self.inventory.dispose()
+        self.payments.dispose()
         self.cluster.stop()

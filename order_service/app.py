@@ -8,9 +8,16 @@ from flask import Flask
 
 from order_service import auth_views
 from order_service import metrics as order_metrics
-from order_service.bootstrap import build_accounts, build_context, build_inventory
+from order_service.bootstrap import (
+    build_accounts,
+    build_context,
+    build_inventory,
+    build_payment_context,
+    build_payments,
+)
 from order_service.inventory import InventoryPort
 from order_service.metrics import OrderMetrics
+from order_service.payments import views as payment_views
 from order_service.repository import UnitOfWork
 from order_service.views import ERRORS, LINKS, api
 from shared.api import init_api
@@ -34,13 +41,18 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url("orders"), settings, application_name="orders")
     registry = init_metrics(app, settings)
-    inventory = inventory or build_inventory(
-        settings, ClientMetrics(registry), context=propagated_headers
-    )
+    client_metrics = ClientMetrics(registry)
+    inventory = inventory or build_inventory(settings, client_metrics, context=propagated_headers)
     app.extensions["settings"] = settings
     app.extensions["engine"] = engine
-    app.extensions["order_context"] = build_context(settings, inventory, engine)
-    order_metrics.init_app(app, partial(UnitOfWork, engine), OrderMetrics(registry))
+    payments = build_payments(settings, ClientMetrics(registry, "payments"))
+    ctx = build_context(settings, inventory, engine, payments)
+    app.extensions["order_context"] = ctx
+    metrics = OrderMetrics(registry)
+    app.extensions["payment_context"] = build_payment_context(
+        settings, ctx, on_refused=metrics.webhook_refused
+    )
+    order_metrics.init_app(app, partial(UnitOfWork, engine), metrics)
 
     accounts, _ = build_accounts(settings, engine)
     app.extensions["accounts"] = accounts
@@ -50,6 +62,7 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.", LINKS)
     smorest.register_blueprint(auth_views.blueprint)
     smorest.register_blueprint(api)
+    smorest.register_blueprint(payment_views.api)
     downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}
     app.register_blueprint(health_blueprint(engine, downstream))
     init_web(app, ERRORS, settings)  # after flask-smorest, so our error handlers are the ones used

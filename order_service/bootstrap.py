@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
@@ -20,6 +21,10 @@ from order_service.delivery import Deliverer
 from order_service.inventory import InventoryPort, InventoryUnavailable
 from order_service.inventory.http import HttpInventory
 from order_service.inventory.resilient import ResilientInventory
+from order_service.payments.http import HttpPayments, ResilientPayments
+from order_service.payments.port import PaymentsPort, PaymentsUnavailable
+from order_service.payments.service import PaymentContext
+from order_service.ports import Holds
 from order_service.repository import UnitOfWork
 from order_service.services import OrderContext
 from shared.auth.tokens import ServiceTokens, TokenIssuer
@@ -73,7 +78,7 @@ def _policy(settings: Settings, metrics: ClientMetrics | None, hedge: Hedge | No
     """The resilience layer around inventory, from the ``INVENTORY_*`` and ``BREAKER_*``
     settings."""
     return Policy(
-        breaker=_breaker(settings, metrics),
+        breaker=_breaker("inventory", settings, metrics),
         bulkhead=Bulkhead(settings.inventory_max_concurrency),
         attempts=settings.inventory_retry_attempts,
         deadline_s=settings.order_reserve_deadline_s,
@@ -82,26 +87,81 @@ def _policy(settings: Settings, metrics: ClientMetrics | None, hedge: Hedge | No
         unavailable=InventoryUnavailable,
         observer=metrics,
         hedge=hedge,
-        budget=RetryBudget(
-            settings.inventory_retry_budget,
-            settings.inventory_retry_budget_min_per_s,
-            settings.inventory_retry_budget_window_s,
-        ),
+        budget=_budget(settings),
     )
 
 
-def _breaker(settings: Settings, metrics: ClientMetrics | None) -> Breaker:
+def _budget(settings: Settings) -> RetryBudget:
+    return RetryBudget(
+        settings.inventory_retry_budget,
+        settings.inventory_retry_budget_min_per_s,
+        settings.inventory_retry_budget_window_s,
+    )
+
+
+def _breaker(name: str, settings: Settings, metrics: ClientMetrics | None) -> Breaker:
     rate = FailureRate(
         settings.breaker_failure_rate, settings.breaker_window_size, settings.breaker_min_calls
     )
     on_change = metrics.shared_state_changed if metrics else lambda component, shared: None
     return Breaker(
-        "inventory",
+        name,
         failure_rate=rate,
         fail_max=settings.breaker_fail_max or None,
         reset_timeout_s=settings.breaker_reset_timeout_s,
-        storage=breaker_storage(settings.redis_url, "inventory", on_change),
+        storage=breaker_storage(settings.redis_url, name, on_change),
         listeners=[metrics.listener()] if metrics else [],
+    )
+
+
+def build_payments(settings: Settings, metrics: ClientMetrics | None = None) -> ResilientPayments:
+    """The payment provider's client of one process: the same layers as inventory's (its own
+    breaker, bulkhead and budget), from the ``PAYMENTS_*`` settings; no hedging, since a copy
+    of a call that creates money would only be safe by its key, and buys little here."""
+    http = HttpPayments(
+        settings.payments_url,
+        settings.payments_key(),
+        connect_timeout_s=settings.payments_connect_timeout_s,
+        read_timeout_s=settings.payments_read_timeout_s,
+        pool_size=settings.layout("orders").threads,
+    )
+    policy = Policy(
+        breaker=_breaker("payments", settings, metrics),
+        bulkhead=Bulkhead(settings.inventory_max_concurrency),
+        attempts=settings.payments_retry_attempts,
+        deadline_s=settings.payments_deadline_s,
+        backoff_base_s=settings.inventory_backoff_base_s,
+        backoff_max_s=settings.inventory_backoff_max_s,
+        unavailable=PaymentsUnavailable,
+        observer=metrics,
+        budget=_budget(settings),
+    )
+    return ResilientPayments(http, policy)
+
+
+def build_payment_context(
+    settings: Settings,
+    ctx: OrderContext,
+    on_event: Callable[[str, str], None] | None = None,
+    on_refused: Callable[[str], None] | None = None,
+) -> PaymentContext:
+    """The payment use cases' context, on the order context (and its provider client)."""
+    provider = ctx.deliverer.payments
+    assert provider is not None
+    hooks: dict[str, Any] = {}
+    if on_event:
+        hooks["on_event"] = on_event
+    if on_refused:
+        hooks["on_refused"] = on_refused
+    return PaymentContext(
+        orders=ctx,
+        provider=provider,
+        secrets=tuple(settings.webhook_secrets),
+        tolerance_s=settings.payment_webhook_tolerance_s,
+        attempts=settings.payment_event_attempts,
+        retry_base_s=settings.payment_event_retry_base_s,
+        call_timeout_s=settings.payments_deadline_s,
+        **hooks,
     )
 
 
@@ -115,7 +175,12 @@ def _hedge(settings: Settings, threads: int) -> Hedge:
     )
 
 
-def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) -> OrderContext:
+def build_context(
+    settings: Settings,
+    inventory: InventoryPort,
+    engine: Engine,
+    payments: PaymentsPort | None = None,
+) -> OrderContext:
     """The service-layer context shared by the web app and the reconciler."""
     deliverer = Deliverer(
         uow=partial(UnitOfWork, engine),
@@ -123,6 +188,7 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
         clock=utcnow,
         retry_base_s=settings.outbox_retry_base_s,
         retry_max_s=settings.outbox_retry_max_s,
+        payments=payments if payments is not None else build_payments(settings),
     )
     return OrderContext(
         uow=partial(UnitOfWork, engine),
@@ -133,6 +199,12 @@ def build_context(settings: Settings, inventory: InventoryPort, engine: Engine) 
         # The count behind the cap reads up to that many index entries per order: none at all
         # when there is no cap.
         daily_order_cap=settings.orders_per_customer_per_day or None,
+        holds=Holds(
+            settings.unpaid_orders_per_customer or None,
+            settings.unpaid_units_per_customer or None,
+        )
+        if settings.unpaid_orders_per_customer or settings.unpaid_units_per_customer
+        else None,
     )
 
 

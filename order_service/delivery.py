@@ -19,29 +19,31 @@ from order_service.inventory import (
     InventoryPort,
     InventoryRefused,
     InventoryReply,
-    InventoryUnavailable,
     ReservationState,
 )
 from order_service.inventory.wire import reserve_lines
+from order_service.payments.port import PaymentsPort, RefundReply
 from order_service.ports import Answer, OrderUnitOfWork, OutboxCommand, UowFactory
-from shared.resilience.failures import Reason
+from shared.resilience.failures import Reason, Refused, Unavailable
 
 log = logging.getLogger(__name__)
 NOT_TRIED = frozenset({Reason.BREAKER_OPEN, Reason.BULKHEAD_FULL})
 
 
-Outcome = InventoryReply | InventoryRefused | InventoryUnavailable
+Outcome = InventoryReply | RefundReply | Refused | Unavailable
 
 
 @dataclass(frozen=True)
 class Deliverer:
-    """What delivery needs: transactions, the inventory port and a clock."""
+    """What delivery needs: transactions, the inventory port, the payment provider's port
+    (refunds go through the outbox too) and a clock."""
 
     uow: UowFactory
     inventory: InventoryPort
     clock: Callable[[], datetime]
     retry_base_s: float = 0.5
     retry_max_s: float = 30.0
+    payments: PaymentsPort | None = None
 
     def deliver(self, command: OutboxCommand, timeout_s: float | None = None) -> bool:
         """Send one command and settle its answer; False when inventory gave none (retry later)."""
@@ -49,15 +51,18 @@ class Deliverer:
         with self.uow() as tx:
             self.settle(tx, command, outcome)
             tx.commit()
-        return not isinstance(outcome, InventoryUnavailable)
+        return not isinstance(outcome, Unavailable)
 
     def attempt(self, command: OutboxCommand, timeout_s: float | None = None) -> Outcome:
         """Send one command; whatever happened is returned, to be settled in a transaction."""
         try:
+            if command.kind is CommandKind.REFUND:
+                return self._refund(command, timeout_s)
             return send(self.inventory, command, timeout_s)
-        except InventoryUnavailable as exc:
+        except Unavailable as exc:
             log.info(
-                "inventory gave no answer; command kept for later",
+                "%s gave no answer; command kept for later",
+                exc.dependency,
                 extra={
                     "order_id": str(command.order_id),
                     "command": command.kind.value,
@@ -66,9 +71,21 @@ class Deliverer:
                 },
             )
             return exc
-        except InventoryRefused as exc:
-            log.error("inventory refused %s for order %s: %s", command.kind, command.order_id, exc)
+        except Refused as exc:
+            log.error(
+                "%s refused %s for order %s: %s",
+                exc.dependency,
+                command.kind,
+                command.order_id,
+                exc,
+            )
             return exc
+
+    def _refund(self, command: OutboxCommand, timeout_s: float | None) -> RefundReply:
+        assert self.payments is not None, "a refund was queued without a payment provider"
+        payment_id = command.payload["payment_id"]
+        # The payment names the refund: however often it is sent, the provider refunds once.
+        return self.payments.refund(payment_id, key=f"refund-{payment_id}", timeout_s=timeout_s)
 
     def settle(
         self,
@@ -83,12 +100,14 @@ class Deliverer:
         is applied to it directly instead of reading the order back.
         """
         now = self.clock()
-        if isinstance(outcome, InventoryUnavailable):
+        if isinstance(outcome, Unavailable):
             self._not_delivered(tx, command, outcome, now)
             return placed
-        if isinstance(outcome, InventoryRefused) and command.kind is not CommandKind.RESERVE:
+        if isinstance(outcome, Refused) and command.kind is not CommandKind.RESERVE:
             return _refused(tx, command, outcome, now)
         tx.outbox.delivered(command.id, now)
+        if isinstance(outcome, RefundReply):
+            tx.payments.advance(outcome.payment_id, "refunded", now)
         if command.kind is not CommandKind.RESERVE:
             return placed
         order = placed
@@ -96,6 +115,7 @@ class Deliverer:
             order = tx.orders.get(command.order_id, lock=True)
         if order is None or order.status is not OrderStatus.PENDING:
             return order  # settled meanwhile (or cancelled): nothing is left to decide
+        assert isinstance(outcome, InventoryReply | InventoryRefused)
         if decide(order, outcome, now):
             tx.orders.save(order)
         return order
@@ -104,7 +124,7 @@ class Deliverer:
         self,
         tx: OrderUnitOfWork,
         command: OutboxCommand,
-        failure: InventoryUnavailable,
+        failure: Unavailable,
         now: datetime,
     ) -> None:
         # Refused without a try (breaker open, bulkhead full): not an attempt, so the backoff
@@ -127,7 +147,7 @@ class Deliverer:
         statement; anything else goes through ``settle`` in a transaction, from what is stored.
         """
         known: Order | None = placed
-        if not isinstance(outcome, InventoryUnavailable):
+        if isinstance(outcome, InventoryReply | InventoryRefused):
             expected, now = placed.version, self.clock()
             if decide(placed, outcome, now):
                 answer = present(placed)
@@ -163,17 +183,18 @@ def decide(order: Order, outcome: InventoryReply | InventoryRefused, now: dateti
 
 
 def _refused(
-    tx: OrderUnitOfWork, command: OutboxCommand, refusal: InventoryRefused, now: datetime
+    tx: OrderUnitOfWork, command: OutboxCommand, refusal: Refused, now: datetime
 ) -> Order | None:
     """A release or commit inventory will not take (the reservation is in another state than
-    this order says): never recorded as delivered, and a person must look."""
+    this order says), or a refund the provider will not make: never recorded as delivered, and
+    a person must look."""
     tx.outbox.refused(command.id, str(refusal), now)
     order = tx.orders.get(command.order_id, lock=True)
     if order is not None:
         order.flag(command.kind, str(refusal), now)
         tx.orders.save(order)
     log.error(
-        "inventory refused a command; order flagged for attention",
+        "a command was refused; order flagged for attention",
         extra={"order_id": str(command.order_id), "command": command.kind.value},
     )
     return order

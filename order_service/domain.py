@@ -17,6 +17,7 @@ from shared.errors import Conflict, DomainError, InvalidTransition, NotFound, Ra
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"
+    PAID = "PAID"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
     SHIPPED = "SHIPPED"
@@ -27,7 +28,11 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset(
         {OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
     ),
-    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    # CONFIRMED -> SHIPPED only for an order with nothing to pay (``Order.transition`` checks).
+    OrderStatus.CONFIRMED: frozenset(
+        {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
 }
 
@@ -36,6 +41,7 @@ class CommandKind(StrEnum):
     RESERVE = "reserve"
     RELEASE = "release"
     COMMIT = "commit"
+    REFUND = "refund"  # to the payment provider: give a captured payment back
 
 
 # The inventory command a transition causes; a PENDING order may already hold stock (its
@@ -44,7 +50,12 @@ EFFECTS: dict[tuple[OrderStatus, OrderStatus], CommandKind] = {
     (OrderStatus.PENDING, OrderStatus.CANCELLED): CommandKind.RELEASE,
     (OrderStatus.CONFIRMED, OrderStatus.CANCELLED): CommandKind.RELEASE,
     (OrderStatus.CONFIRMED, OrderStatus.SHIPPED): CommandKind.COMMIT,
+    (OrderStatus.PAID, OrderStatus.CANCELLED): CommandKind.RELEASE,
+    (OrderStatus.PAID, OrderStatus.SHIPPED): CommandKind.COMMIT,
 }
+# Orders that hold stock without being paid for: what the payment window and the hold limits
+# count (a free order, total 0, holds stock too until it ships).
+UNPAID = frozenset({OrderStatus.PENDING, OrderStatus.CONFIRMED})
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,8 @@ class Order:
         """Move to ``target`` or raise ``InvalidTransition``; returns the command to send."""
         if target not in ALLOWED.get(self.status, frozenset()):
             raise InvalidTransition(f"order {self.id}", self.status, target)
+        if target is OrderStatus.SHIPPED and self.owes:
+            raise PaymentRequired(self)
         effect = EFFECTS.get((self.status, target))
         change = StatusChange(target, now, reason, actor)
         self.status = target
@@ -177,6 +190,11 @@ class Order:
         self.currency = currencies.pop()
         self.new_prices = True
 
+    @property
+    def owes(self) -> bool:
+        """Confirmed with something to pay and not paid yet: it may be paid, not shipped."""
+        return self.status is OrderStatus.CONFIRMED and bool(self.total_cents)
+
     def flag(self, command: CommandKind | str, reason: str, now: datetime) -> None:
         """Inventory refused ``command`` (or the audit found drift no command can mend): the
         order keeps its state and waits for a person."""
@@ -192,6 +210,49 @@ class Order:
         """Inventory refused: record why, per sku."""
         self.transition(OrderStatus.REJECTED, now, "insufficient stock")
         self.rejection = {"shortages": shortages}
+
+
+class PaymentRequired(Conflict):
+    """Shipping an order that has something to pay and is not PAID."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            f"order {order.id} is not paid; it ships once PAID",
+            {"order_id": str(order.id), "current_status": order.status.value},
+        )
+
+
+class NotPayable(Conflict):
+    """A payment for an order that is not CONFIRMED with a total above 0."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(
+            f"order {order.id} is {order.status.value}"
+            + (" with nothing to pay" if not order.total_cents else "")
+            + "; only a CONFIRMED order with a total is paid",
+            {"order_id": str(order.id), "current_status": order.status.value},
+        )
+
+
+class TooManyUnpaidOrders(RateLimited):
+    """The customer holds as many unpaid orders as allowed; nothing was recorded."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"at most {limit} unpaid orders at once; pay or cancel one first. Nothing was recorded",
+            {"limit": limit},
+            retry_after_s=60,
+        )
+
+
+class TooManyUnpaidUnits(DomainError):
+    """The order would take the customer's unpaid units past the limit; nothing was recorded."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"at most {limit} units in unpaid orders at once; nothing was recorded",
+            {"limit": limit},
+        )
 
 
 class EmailTaken(Conflict):

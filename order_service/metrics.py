@@ -54,6 +54,29 @@ class OrderMetrics:
             "orders_outbox_oldest_undelivered_age_seconds",
             "Age of the oldest undelivered inventory command (0 when none)",
         )
+        self.webhooks = Counter(
+            "payments_webhooks_total",
+            "Webhooks received, by outcome (kept, duplicate, or why they were refused)",
+            ["outcome"],
+            registry=registry,
+        )
+        self.payments = latest(
+            "payments", "Payments by status (open, captured, refunded)", ("status", "currency")
+        )
+        self.payments_amount = latest(
+            "payments_amount_cents", "What the payments come to, by status", ("status", "currency")
+        )
+        self.inbox_waiting = latest("payments_inbox_waiting", "Webhook events not processed yet")
+        self.inbox_age = latest(
+            "payments_inbox_oldest_age_seconds",
+            "Age of the oldest webhook event not processed yet (0 when none)",
+        )
+        self.dead_letters = latest(
+            "payments_dead_letters", "Webhook events in the dead-letter queue (a person decides)"
+        )
+
+    def webhook_refused(self, reason: str) -> None:
+        self.webhooks.labels(f"refused_{reason}").inc()
 
 
 def outcome(response: Response) -> str:
@@ -78,6 +101,9 @@ def init_app(app: Flask, uow: Callable[[], OrderUnitOfWork], metrics: OrderMetri
             and request.url_rule.rule == ("/api/v1/orders")
         ):
             metrics.placed.labels(outcome(response)).inc()
+        elif request.endpoint == "payments.Webhook" and response.status_code == 200:
+            duplicate = (response.get_json(silent=True) or {}).get("duplicate")
+            metrics.webhooks.labels("duplicate" if duplicate else "kept").inc()
         return response
 
     @app.before_request
@@ -89,6 +115,14 @@ def init_app(app: Flask, uow: Callable[[], OrderUnitOfWork], metrics: OrderMetri
             attention = tx.orders.count_attention()
             undelivered, oldest = tx.outbox.backlog()
             audit = tx.audits.last()
+            waiting, dead, inbox_age = tx.inbox.lag(datetime.now(UTC))
+            totals = tx.payments.totals()
+        metrics.inbox_waiting.set(waiting)
+        metrics.dead_letters.set(dead)
+        metrics.inbox_age.set(inbox_age)
+        for currency, status, count, amount in totals:
+            metrics.payments.labels(status, currency).set(count)
+            metrics.payments_amount.labels(status, currency).set(amount)
         metrics.pending.set(pending)
         metrics.attention.set(attention)
         metrics.undelivered.set(undelivered)

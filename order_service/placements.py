@@ -16,8 +16,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from order_service.domain import DailyOrderCapReached, Order, address_json
-from order_service.ports import Answer, DailyCap, NewKey
+from order_service.domain import (
+    DailyOrderCapReached,
+    Order,
+    TooManyUnpaidOrders,
+    TooManyUnpaidUnits,
+    address_json,
+)
+from order_service.ports import Answer, DailyCap, Holds, NewKey
 
 # Without a cap: counted since the order's own time, which no stored order is after.
 _NO_CAP = 2**31 - 1
@@ -27,16 +33,33 @@ _NO_CAP = 2**31 - 1
 # The key is claimed first (a live one stops everything else: the CTEs below read
 # ``claimed``); an expired one is taken over in the same statement. Without a key
 # the claim inserts nothing and the order is written unconditionally.
-# ``room`` counts the customer's orders of the last day, stopping at the cap (an index range
-# on orders_customer_newest); without room nothing is claimed or written.
+# ``limits`` counts the customer's orders of the last day, stopping at the cap (an index range
+# on orders_customer_newest), and, when there are hold limits, its unpaid orders (stopping at
+# the limit) and their units (orders_customer_unpaid); without room nothing is claimed or
+# written.
 _RECORD = text(
     """
-WITH room AS (
-    SELECT count(*) < CAST(:cap AS int) AS ok FROM (
-        SELECT 1 FROM orders WHERE customer_id = CAST(:customer_id AS text)
-            AND created_at > CAST(:since AS timestamptz)
-        LIMIT CAST(:cap AS int)
-    ) recent
+WITH limits AS (
+    SELECT (
+        SELECT count(*) < CAST(:cap AS int) FROM (
+            SELECT 1 FROM orders WHERE customer_id = CAST(:customer_id AS text)
+                AND created_at > CAST(:since AS timestamptz)
+            LIMIT CAST(:cap AS int)
+        ) recent
+    ) AS daily, CASE WHEN CAST(:hold_orders AS int) IS NULL THEN true ELSE (
+        SELECT count(*) < CAST(:hold_orders AS int) FROM (
+            SELECT 1 FROM orders WHERE customer_id = CAST(:customer_id AS text)
+                AND status IN ('PENDING', 'CONFIRMED')
+            LIMIT CAST(:hold_orders AS int)
+        ) unpaid
+    ) END AS held_orders, CASE WHEN CAST(:hold_units AS int) IS NULL THEN true ELSE (
+        SELECT coalesce(sum(ol.quantity), 0) + CAST(:units AS int) <= CAST(:hold_units AS int)
+        FROM orders o JOIN order_lines ol ON ol.order_id = o.id
+        WHERE o.customer_id = CAST(:customer_id AS text)
+            AND o.status IN ('PENDING', 'CONFIRMED')
+    ) END AS held_units
+), room AS (
+    SELECT daily AND held_orders AND held_units AS ok FROM limits
 ), claimed AS (
     INSERT INTO idempotency_keys AS k (customer_id, key, fingerprint, order_id, response_status,
         response_body, completed, locked_until, created_at, expires_at)
@@ -77,7 +100,9 @@ WITH room AS (
     FROM placed
     RETURNING id
 )
-SELECT (SELECT id FROM queued) AS command_id, (SELECT ok FROM room) AS room
+SELECT (SELECT id FROM queued) AS command_id, limits.daily, limits.held_orders,
+    limits.held_units
+FROM limits
 """
 ).bindparams(
     bindparam("payload", type_=JSONB), bindparam("address", type_=JSONB(none_as_null=True))
@@ -125,8 +150,9 @@ class PlacementRepository:
         not_before: datetime,
         key: NewKey | None,
         cap: DailyCap | None = None,
+        holds: Holds | None = None,
     ) -> int | None:
-        command_id, room = self.conn.execute(
+        command_id, daily, held_orders, held_units = self.conn.execute(
             _RECORD,
             {
                 "order_id": order.id,
@@ -149,11 +175,20 @@ class PlacementRepository:
                 "expires_at": key.expires_at if key else None,
                 "cap": cap.limit if cap else _NO_CAP,
                 "since": cap.since if cap else order.created_at,
+                "hold_orders": holds.orders if holds else None,
+                "hold_units": holds.units if holds else None,
+                "units": sum(ln.quantity for ln in order.lines),
             },
         ).one()
-        if not room:
+        if not daily:
             assert cap is not None
             raise DailyOrderCapReached(cap.limit)
+        if not held_orders:
+            assert holds is not None and holds.orders is not None
+            raise TooManyUnpaidOrders(holds.orders)
+        if not held_units:
+            assert holds is not None and holds.units is not None
+            raise TooManyUnpaidUnits(holds.units)
         if command_id is not None:
             order.new_history.clear()
         return int(command_id) if command_id is not None else None

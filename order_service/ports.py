@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 
 from order_service.domain import CommandKind, Order
+from order_service.payments.records import Inbox, Payments
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ class Orders(Protocol):
 
     def stale_pending(self, older_than: datetime, limit: int) -> list[uuid.UUID]: ...
 
+    def owing_since(self, placed_before: datetime, limit: int) -> list[uuid.UUID]:
+        """CONFIRMED orders with something to pay, placed before ``placed_before``."""
+        ...
+
     def purge_rejected(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` REJECTED orders created before ``before``, with their lines,
         history and (delivered) commands; how many went."""
@@ -114,6 +119,15 @@ class DailyCap:
     since: datetime
 
 
+@dataclass(frozen=True)
+class Holds:
+    """At most ``orders`` unpaid orders and ``units`` units in them per customer (None: no
+    limit), the new order included."""
+
+    orders: int | None
+    units: int | None
+
+
 class Placements(Protocol):
     """A new order's two writes, each one statement: recording it, settling its reserve.
 
@@ -128,12 +142,14 @@ class Placements(Protocol):
         not_before: datetime,
         key: NewKey | None,
         cap: DailyCap | None = None,
+        holds: Holds | None = None,
     ) -> int | None:
         """Store the order, its history, its reserve command and its key; the command's id.
 
         None, and nothing stored, when ``key`` is live already (a repeat of a request).
         ``DailyOrderCapReached``, and nothing stored, when the customer has ``cap.limit``
-        orders since ``cap.since``.
+        orders since ``cap.since``; ``TooManyUnpaidOrders`` or ``TooManyUnpaidUnits`` when the
+        order would hold more than ``holds`` allows.
         """
         ...
 
@@ -242,6 +258,12 @@ class OrderUnitOfWork(Protocol):
 
     @property
     def audits(self) -> Audits: ...
+
+    @property
+    def payments(self) -> Payments: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
 
     def __enter__(self) -> Self: ...
 

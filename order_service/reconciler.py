@@ -2,9 +2,11 @@
 
 Run it as ``python -m order_service.reconciler``; several may run at once. Each pass claims due
 outbox commands (``FOR UPDATE SKIP LOCKED`` plus a lease, so a reconciler that dies mid-delivery
-frees its rows when the lease runs out), delivers them, cancels PENDING orders older than
-``ORDER_PENDING_TTL_S`` (which releases their stock), and drops expired idempotency keys,
-rejected orders past ``REJECTED_ORDER_RETENTION_S`` and failed logins past their window.
+frees its rows when the lease runs out), delivers them, processes the payment webhooks waiting
+in the inbox (the same way), cancels PENDING orders older than ``ORDER_PENDING_TTL_S`` and
+unpaid orders past ``PAYMENT_WINDOW_S`` (which releases their stock), and drops expired
+idempotency keys, rejected orders past ``REJECTED_ORDER_RETENTION_S`` and failed logins past
+their window.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from order_service.payments import service as payment_service
+from order_service.payments.service import PaymentContext
 from order_service.ports import OutboxCommand
-from order_service.services import OrderContext, cancel_order
+from order_service.services import OrderContext, cancel_order, expire_unpaid
 from shared.errors import InvalidTransition
 
 log = logging.getLogger(__name__)
@@ -43,12 +47,18 @@ class Reconciler:
     rejected_retention_s: float | None = None
     login_failure_window_s: float | None = None
     purge_every_s: float = 60.0
+    # The webhook inbox's processing and the payment window (None: payments are not handled).
+    payments: PaymentContext | None = None
+    payment_window_s: float | None = None
     _purged_at: float = field(default=float("-inf"), init=False)
 
     def run_once(self) -> int:
         """One pass; returns how many commands and orders it handled."""
         handled = self._deliver_due()
+        if self.payments is not None:
+            handled += payment_service.process_due(self.payments, self.batch_size)
         handled += self._expire_pending()
+        handled += self._expire_unpaid()
         self._purge()
         return handled
 
@@ -116,6 +126,20 @@ class Reconciler:
                 pass  # it was resolved meanwhile; nothing to do
         return len(stale)
 
+    def _expire_unpaid(self) -> int:
+        if self.payment_window_s is None:
+            return 0
+        cutoff = self.ctx.now() - timedelta(seconds=self.payment_window_s)
+        with self.ctx.uow() as tx:
+            owing = tx.orders.owing_since(cutoff, self.batch_size)
+        for order_id in owing:
+            order = expire_unpaid(self.ctx, order_id)
+            log.info(
+                "payment window passed" if order.status.value == "CANCELLED" else "paid in time",
+                extra={"order_id": str(order_id)},
+            )
+        return len(owing)
+
     def _purge(self) -> None:
         """What is kept only for a while: expired idempotency keys (every pass), and once a
         minute rejected orders past their retention (a batch at a time, so no transaction
@@ -139,7 +163,12 @@ class Reconciler:
 
 
 def main() -> None:
-    from order_service.bootstrap import build_context, build_inventory
+    from order_service.bootstrap import (
+        build_context,
+        build_inventory,
+        build_payment_context,
+        build_payments,
+    )
     from shared.config import load_settings
     from shared.db import make_engine
     from shared.logs import configure_logging
@@ -163,8 +192,19 @@ def main() -> None:
     )
     # Each reconciler names itself to inventory, so its access log tells reconcilers apart.
     agent = f"reconciler/{socket.gethostname()}-{os.getpid()}"
-    inventory = build_inventory(settings, ClientMetrics(registry), agent=agent)
-    ctx = build_context(settings, inventory, engine)
+    events = Counter(
+        "reconciler_payment_events_total",
+        "Payment webhook events the reconciler processed, by type and outcome",
+        ["type", "outcome"],
+        registry=registry,
+    )
+    clients = ClientMetrics(registry)
+    inventory = build_inventory(settings, clients, agent=agent)
+    payments_client = build_payments(settings, ClientMetrics(registry, "payments"))
+    ctx = build_context(settings, inventory, engine, payments_client)
+    payments = build_payment_context(
+        settings, ctx, on_event=lambda kind, outcome: events.labels(kind, outcome).inc()
+    )
     reconciler = Reconciler(
         ctx,
         settings.order_pending_ttl_s,
@@ -173,6 +213,8 @@ def main() -> None:
         settings.reconciler_concurrency,
         rejected_retention_s=settings.rejected_order_retention_s,
         login_failure_window_s=settings.auth_failure_window_s,
+        payments=payments,
+        payment_window_s=settings.payment_window_s,
         on_delivery=lambda command, ok: deliveries.labels(
             command, "delivered" if ok else "failed"
         ).inc(),

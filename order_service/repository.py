@@ -20,6 +20,7 @@ from order_service.domain import (
     address_from,
     address_json,
 )
+from order_service.payments.repository import InboxRepository, PaymentRepository
 from order_service.placements import PlacementRepository
 from order_service.ports import Answer, OutboxCommand, StoredKey
 from order_service.tables import idempotency_keys, order_history, order_lines, orders, outbox
@@ -184,6 +185,19 @@ class OrderRepository:
         rows = self.conn.execute(
             select(orders.c.id)
             .where(orders.c.status == OrderStatus.PENDING.value, orders.c.created_at < older_than)
+            .order_by(orders.c.created_at)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+    def owing_since(self, placed_before: datetime, limit: int) -> list[uuid.UUID]:
+        rows = self.conn.execute(
+            select(orders.c.id)
+            .where(
+                orders.c.status == OrderStatus.CONFIRMED.value,
+                orders.c.total_cents > 0,
+                orders.c.created_at < placed_before,
+            )
             .order_by(orders.c.created_at)
             .limit(limit)
         )
@@ -402,6 +416,14 @@ class UnitOfWork(BaseUnitOfWork):
     def audits(self) -> AuditRepository:
         # Made when asked (the audit, /metrics), not for every order's transaction.
         return AuditRepository(self._conn)
+
+    @property
+    def payments(self) -> PaymentRepository:
+        return PaymentRepository(self._conn)
+
+    @property
+    def inbox(self) -> InboxRepository:
+        return InboxRepository(self._conn)
 
     def _bind(self, conn: Connection) -> None:
         self.placements = PlacementRepository(conn)

@@ -23,10 +23,21 @@ from order_service.domain import (
     OrderNotFound,
     OrderStatus,
     RequestInProgress,
+    TooManyUnpaidOrders,
+    TooManyUnpaidUnits,
     address_json,
 )
 from order_service.inventory.wire import reserve_payload
-from order_service.ports import Answer, DailyCap, NewKey, OutboxCommand, StoredKey, UowFactory
+from order_service.ports import (
+    Answer,
+    DailyCap,
+    Holds,
+    NewKey,
+    OrderUnitOfWork,
+    OutboxCommand,
+    StoredKey,
+    UowFactory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +52,7 @@ class OrderContext:
     key_lease_s: float = 30.0
     key_ttl_s: float = 86400.0
     daily_order_cap: int | None = None  # orders per customer in 24 hours
+    holds: Holds | None = None  # unpaid orders and units per customer
 
     def now(self) -> datetime:
         return self.deliverer.clock()
@@ -145,9 +157,11 @@ def _record(
     while True:
         try:
             with ctx.uow(single_statement=True) as tx:
-                command_id = tx.placements.record(order, payload, not_before, new_key, cap)
+                command_id = tx.placements.record(
+                    order, payload, not_before, new_key, cap, ctx.holds
+                )
                 tx.commit()
-        except DailyOrderCapReached:
+        except (DailyOrderCapReached, TooManyUnpaidOrders, TooManyUnpaidUnits):
             # A repeat of an order placed before the cap was reached is still its answer.
             stored = _stored(ctx, new_key)
             if stored is None:
@@ -241,12 +255,28 @@ def cancel_order(
     owner: str | None = None,
     actor: str | None = None,
 ) -> Order:
-    """Cancel a PENDING or CONFIRMED order; its stock is released."""
+    """Cancel a PENDING, CONFIRMED or PAID order: its stock is released and a captured payment
+    refunded (the refund queued in the same transaction)."""
     return _change(ctx, order_id, OrderStatus.CANCELLED, reason, owner, actor)
 
 
+def expire_unpaid(ctx: OrderContext, order_id: uuid.UUID) -> Order:
+    """Cancel an order still CONFIRMED and unpaid at the end of its payment window; one paid
+    meanwhile is left as it is."""
+    return _change(
+        ctx,
+        order_id,
+        OrderStatus.CANCELLED,
+        "payment window passed",
+        None,
+        None,
+        only_from=OrderStatus.CONFIRMED,
+    )
+
+
 def ship_order(ctx: OrderContext, order_id: uuid.UUID, *, actor: str | None = None) -> Order:
-    """Ship a CONFIRMED order; its reserved stock is deducted for good."""
+    """Ship a PAID order (or a CONFIRMED one with nothing to pay); its reserved stock is
+    deducted for good."""
     return _change(ctx, order_id, OrderStatus.SHIPPED, "shipped", None, actor)
 
 
@@ -262,22 +292,41 @@ def _change(
     reason: str,
     owner: str | None,
     actor: str | None,
+    *,
+    only_from: OrderStatus | None = None,
 ) -> Order:
-    # The command is queued in the same transaction as the change, so it cannot be lost; the
-    # attempt to send it now only makes a healthy system settle at once.
+    # The commands are queued in the same transaction as the change, so none can be lost; the
+    # attempt to send them now only makes a healthy system settle at once.
     now = ctx.now()
+    commands: list[OutboxCommand] = []
     with ctx.uow() as tx:
         order = tx.orders.get(order_id, lock=True)
         if order is None or not order.owned_by(owner):
             raise OrderNotFound(order_id)
+        if only_from is not None and order.status is not only_from:
+            return order
         effect = order.transition(target, now, reason, actor)
         tx.orders.save(order)
-        command = (
-            tx.outbox.add(order.id, effect, {}, now=now, not_before=ctx.delivery_grace(now))
-            if effect
-            else None
-        )
+        grace = ctx.delivery_grace(now)
+        if effect:
+            commands.append(tx.outbox.add(order.id, effect, {}, now=now, not_before=grace))
+        if target is OrderStatus.CANCELLED:
+            refund = queue_refund(tx, order.id, now, grace)
+            commands += [refund] if refund else []
         tx.commit()
-    if command is not None:
+    for command in commands:
         ctx.deliverer.deliver(command, ctx.reserve_timeout_s)
     return order
+
+
+def queue_refund(
+    tx: OrderUnitOfWork, order_id: uuid.UUID, now: datetime, not_before: datetime
+) -> OutboxCommand | None:
+    """Queue the refund of the order's captured payment, once; the command, or None when
+    there is nothing (more) to refund. The order's row must be locked by the caller."""
+    payment = tx.payments.for_order(order_id, lock=True)
+    if payment is None or payment.status != "captured" or payment.refund_requested_at:
+        return None
+    tx.payments.refund_requested(payment.id, now)
+    payload = {"payment_id": payment.id, "amount_cents": payment.amount_cents}
+    return tx.outbox.add(order_id, CommandKind.REFUND, payload, now=now, not_before=not_before)

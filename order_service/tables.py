@@ -24,7 +24,7 @@ from order_service.domain import MAX_LINE_QUANTITY
 
 metadata = MetaData()
 
-STATUSES = "'PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED', 'SHIPPED', 'DELIVERED'"
+STATUSES = "'PENDING', 'CONFIRMED', 'PAID', 'REJECTED', 'CANCELLED', 'SHIPPED', 'DELIVERED'"
 
 orders = Table(
     "orders",
@@ -51,6 +51,18 @@ orders = Table(
     Index("orders_newest", text("created_at DESC"), text("id DESC")),
     Index("orders_customer_newest", "customer_id", text("created_at DESC"), text("id DESC")),
     Index("orders_status_newest", "status", text("created_at DESC"), text("id DESC")),
+    # The reconciler's scan for orders past their payment window, and the hold limits' count
+    # of a customer's unpaid orders: both read only what is unpaid.
+    Index(
+        "orders_owing",
+        "created_at",
+        postgresql_where=text("status = 'CONFIRMED' AND total_cents > 0"),
+    ),
+    Index(
+        "orders_customer_unpaid",
+        "customer_id",
+        postgresql_where=text("status IN ('PENDING', 'CONFIRMED')"),
+    ),
 )
 
 order_lines = Table(
@@ -113,7 +125,7 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # Inventory refused it (409/422): never delivered, never retried; its order is flagged.
     Column("refused_at", DateTime(timezone=True), nullable=True),
-    CheckConstraint("command IN ('reserve', 'release', 'commit')", name="outbox_command"),
+    CheckConstraint("command IN ('reserve', 'release', 'commit', 'refund')", name="outbox_command"),
     # The reconciler scans only what is still to deliver.
     Index("outbox_due", "next_attempt_at", postgresql_where=text("delivered_at IS NULL")),
 )
@@ -153,4 +165,56 @@ audit_runs = Table(
     # {invariant: {outcome: count}}: what the run found and what became of it.
     Column("findings", JSONB, nullable=False),
     Index("audit_runs_newest", text("started_at DESC")),
+)
+
+PAYMENT_STATUSES = "'open', 'captured', 'refunded'"
+
+# One payment per order: the provider's payment intent, and what its events said of it.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the provider's intent id
+    Column("order_id", Uuid, ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    # open (nothing captured yet), captured (the money came), refunded (it went back).
+    Column("status", String(16), nullable=False),
+    Column("pay_url", Text, nullable=False),
+    Column("declines", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("captured_at", DateTime(timezone=True), nullable=True),
+    # When a refund was queued in the outbox (set once: one refund per payment).
+    Column("refund_requested_at", DateTime(timezone=True), nullable=True),
+    Column("refunded_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(f"status IN ({PAYMENT_STATUSES})", name="payment_status"),
+    CheckConstraint("amount_cents > 0", name="payment_amount_positive"),
+)
+
+# The webhook inbox: a verified event is written here (its id deduplicates it) and answered
+# at once; the reconciler processes it. One that keeps failing is dead: the dead-letter queue.
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the provider's event id
+    Column("type", String(64), nullable=False),
+    Column("payment_id", String(40), nullable=True),
+    Column("payload", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("dead_at", DateTime(timezone=True), nullable=True),
+    # A person's decision on a dead event: replayed (back in the inbox) or discarded, by whom.
+    Column("resolution", String(16), nullable=True),
+    Column("resolved_by", String(300), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("resolution IN ('replayed', 'discarded')", name="payment_event_resolution"),
+    Index(
+        "payment_events_due",
+        "next_attempt_at",
+        postgresql_where=text("processed_at IS NULL AND dead_at IS NULL"),
+    ),
+    Index("payment_events_dead", "dead_at", postgresql_where=text("dead_at IS NOT NULL")),
 )

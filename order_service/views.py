@@ -9,6 +9,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from order_service import domain, presenters, services
+from order_service.payments.service import ProviderUnavailable, SignatureRefused
 from order_service.schemas import (
     Cursor,
     OrderCreateSchema,
@@ -39,6 +40,12 @@ ERRORS = {
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
     domain.LoginDelayed: (429, "LOGIN_DELAYED"),
     domain.DailyOrderCapReached: (429, "ORDER_LIMIT_REACHED"),
+    domain.TooManyUnpaidOrders: (429, "TOO_MANY_UNPAID_ORDERS"),
+    domain.TooManyUnpaidUnits: (422, "TOO_MANY_UNPAID_UNITS"),
+    domain.PaymentRequired: (409, "PAYMENT_REQUIRED"),
+    domain.NotPayable: (409, "NOT_PAYABLE"),
+    SignatureRefused: (401, "SIGNATURE_INVALID"),
+    ProviderUnavailable: (503, "PAYMENTS_UNAVAILABLE"),
     RateLimited: (429, "RATE_LIMITED"),
 }
 _ORDER = "/api/v1/orders/{order_id}"
@@ -47,6 +54,8 @@ _FOLLOWS = {
     "CancelOrder": link(ref(f"{_ORDER}/cancel", "post"), order_id="$response.body#/id"),
     "ShipOrder": link(ref(f"{_ORDER}/ship", "post"), order_id="$response.body#/id"),
     "DeliverOrder": link(ref(f"{_ORDER}/deliver", "post"), order_id="$response.body#/id"),
+    "PayOrder": link(ref(f"{_ORDER}/payments", "post"), order_id="$response.body#/id"),
+    "GetPayment": link(ref(f"{_ORDER}/payments", "get"), order_id="$response.body#/id"),
 }
 # What a client does next with an order it placed or read (OpenAPI links, by response).
 LINKS = {

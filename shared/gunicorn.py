@@ -21,6 +21,7 @@ def settings_for(service: str) -> dict[str, Any]:
         "orders": _settings.order_bind,
         "inventory": _settings.inventory_bind,
         "console": _settings.console_bind,
+        "payments": _settings.payments_provider_bind,
     }
     return {
         "bind": binds[service],

@@ -24,6 +24,8 @@ from shared.migrate import upgrade
 
 ORDERS_DB = Database("orders_test", "orders_test", "orders-test-pw")
 INVENTORY_DB = Database("inventory_test", "inventory_test", "inventory-test-pw")
+# The payment provider stand-in's own database (it connects as the owner: it makes its tables).
+PAYMENTS_DB = Database("payments_test", "payments_test", "payments-test-pw")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,13 +98,14 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def settings(postgres: Postgres) -> Settings:
     """Settings of the test system, migrated databases included."""
-    provision(postgres.admin_conninfo, [ORDERS_DB, INVENTORY_DB])
+    provision(postgres.admin_conninfo, [ORDERS_DB, INVENTORY_DB, PAYMENTS_DB])
     result = Settings(
         app_env="test",
         orders_database_url=ORDERS_DB.url(postgres.host, postgres.port),
         inventory_database_url=INVENTORY_DB.url(postgres.host, postgres.port),
         orders_owner_database_url=ORDERS_DB.owner_url(postgres.host, postgres.port),
         inventory_owner_database_url=INVENTORY_DB.owner_url(postgres.host, postgres.port),
+        payments_provider_database_url=PAYMENTS_DB.owner_url(postgres.host, postgres.port),
         log_level="WARNING",
     )
     upgrade("orders", result.owner_database_url("orders"))

@@ -87,3 +87,25 @@ def reset_gremlins() -> ResponseReturnValue:
     api().reset_gremlins(who.token())
     flash("Every gremlin is off.")
     return redirect(url_for("admin.gremlins"))
+
+
+@blueprint.get("/payments/dead-letters")
+@who.admin_required
+def dead_letters() -> ResponseReturnValue:
+    """Payment events that failed every try, with the last error; replay or discard each."""
+    return render_template("dead_letters.html", events=api().dead_letters(who.token()))
+
+
+@blueprint.post("/payments/dead-letters/<event_id>/<any(replay, discard):action>")
+@who.admin_required
+def resolve_dead_letter(event_id: str, action: str) -> ResponseReturnValue:
+    try:
+        api().resolve_dead_letter(who.token(), event_id, action)
+    except ApiError as exc:
+        if exc.status == 401:
+            raise
+        flash(f"Could not {action} event {event_id}: {exc.message}.")
+        return redirect(url_for("admin.dead_letters"))
+    done = "back in the inbox" if action == "replay" else "discarded (kept on record)"
+    flash(f"Event {event_id} is {done}.")
+    return redirect(url_for("admin.dead_letters"))

@@ -15,22 +15,43 @@ from console.views import api
 
 blueprint = Blueprint("orders", __name__)
 
-STATUSES = ("PENDING", "CONFIRMED", "REJECTED", "CANCELLED", "SHIPPED", "DELIVERED")
+STATUSES = ("PENDING", "CONFIRMED", "PAID", "REJECTED", "CANCELLED", "SHIPPED", "DELIVERED")
 # What each role may ask of an order in each status (the API decides; these are the buttons).
+# "OWING" is a CONFIRMED order with something to pay: it is paid, not shipped.
 ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "customer": {"PENDING": ("cancel",), "CONFIRMED": ("cancel",)},
-    "admin": {"PENDING": ("cancel",), "CONFIRMED": ("ship", "cancel"), "SHIPPED": ("deliver",)},
+    "customer": {
+        "PENDING": ("cancel",),
+        "OWING": ("pay", "cancel"),
+        "CONFIRMED": ("cancel",),
+        "PAID": ("cancel",),
+    },
+    "admin": {
+        "PENDING": ("cancel",),
+        "OWING": ("pay", "cancel"),
+        "CONFIRMED": ("ship", "cancel"),
+        "PAID": ("ship", "cancel"),
+        "SHIPPED": ("deliver",),
+    },
 }
 SETTLED = {"X-Console-Settled": "true"}  # tells the page's script it may stop refreshing
 
 
+def owes(order: dict[str, Any]) -> bool:
+    return order["status"] == "CONFIRMED" and bool((order.get("total") or {}).get("amount_cents"))
+
+
 def actions(order: dict[str, Any]) -> tuple[str, ...]:
     user = who.user() or {"role": "customer"}
-    return ACTIONS.get(user["role"], ACTIONS["customer"]).get(order["status"], ())
+    status = "OWING" if owes(order) else order["status"]
+    return ACTIONS.get(user["role"], ACTIONS["customer"]).get(status, ())
 
 
-def _settled(orders: list[dict[str, Any]]) -> dict[str, str]:
-    return {} if any(o["status"] == "PENDING" for o in orders) else SETTLED
+def _settled(orders: list[dict[str, Any]], awaiting_payment: bool = False) -> dict[str, str]:
+    """Nothing will change by itself: no order PENDING, and none just paid at the provider
+    whose confirmation has yet to arrive."""
+    if any(o["status"] == "PENDING" or (awaiting_payment and owes(o)) for o in orders):
+        return {}
+    return SETTLED
 
 
 @blueprint.get("/")
@@ -127,7 +148,13 @@ def _form(
 def show(order_id: uuid.UUID) -> ResponseReturnValue:
     """One order with its lines and history; a PENDING one updates by itself."""
     order = api().order(who.token(), str(order_id))
-    return render_template("order.html", order=order, actions=actions)
+    # Back from the provider's pay page: the order turns PAID when its webhook is processed.
+    awaiting = request.args.get("payment") == "succeeded"
+    if awaiting and owes(order):
+        flash("Payment received by the provider; the order turns PAID as soon as its "
+              "confirmation arrives (this page follows it).")  # fmt: skip
+    return render_template("order.html", order=order, actions=actions, awaiting=awaiting,
+                           settled=bool(_settled([order], awaiting)))  # fmt: skip
 
 
 @blueprint.get("/orders/<uuid:order_id>/panel")
@@ -135,7 +162,23 @@ def show(order_id: uuid.UUID) -> ResponseReturnValue:
 def panel(order_id: uuid.UUID) -> ResponseReturnValue:
     order = api().order(who.token(), str(order_id))
     body = render_template("_order_panel.html", order=order, actions=actions)
-    return body, 200, _settled([order])
+    return body, 200, _settled([order], request.args.get("awaiting") == "1")
+
+
+@blueprint.post("/orders/<uuid:order_id>/pay")
+@who.login_required
+def pay(order_id: uuid.UUID) -> ResponseReturnValue:
+    """Start (or resume) the order's payment and send the browser to the provider's pay page;
+    the provider sends it back here."""
+    back = url_for("orders.show", order_id=order_id, _external=True)
+    try:
+        payment = api().start_payment(who.token(), str(order_id), back)
+    except ApiError as exc:
+        if exc.status == 401:
+            raise
+        flash(f"Could not start the payment: {exc.message}.")
+        return redirect(url_for("orders.show", order_id=order_id))
+    return redirect(payment["redirect_url"], 303)
 
 
 @blueprint.post("/orders/<uuid:order_id>/<any(cancel, ship, deliver):action>")

@@ -18,7 +18,7 @@ from order_service.inventory.port import (
 from order_service.inventory.wire import reserve_payload
 from shared.admission import DEADLINE_HEADER
 from shared.forks import renew_after_fork
-from shared.resilience.failures import Reason
+from shared.resilience.failures import Reason, retry_after_header
 
 
 class HttpInventory:
@@ -112,7 +112,7 @@ def _reply(response: requests.Response) -> InventoryReply:
     if status in (401, 403):
         raise InventoryUnavailable(Reason.UNAUTHORISED, f"HTTP {status}")
     if status >= 500 or status == 429:
-        raise _server_error(status, _retry_after(response.headers))
+        raise _server_error(status, retry_after_header(response.headers))
     try:
         data = response.json()
     except ValueError as exc:
@@ -128,18 +128,6 @@ def _reply(response: requests.Response) -> InventoryReply:
     return InventoryReply(
         ReservationState(data["status"]), list(data.get("shortages") or []), prices
     )
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """The wait inventory asked for: ``Retry-After-Ms`` (admission control) is the finer one."""
-    precise = headers.get("Retry-After-Ms")
-    if precise is not None and precise.isdigit():
-        return int(precise) / 1000
-    raw = headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None  # an HTTP-date; the backoff schedule applies instead
 
 
 def _server_error(status: int, retry_after_s: float | None) -> InventoryUnavailable:

@@ -16,6 +16,7 @@ from shared.config import fields
 from shared.config.defaults import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDERS_DATABASE_URL,
+    DEFAULT_PAYMENTS_DATABASE_URL,
     DEV_SIGNING_KEY,
     DEV_VERIFY_KEY,
 )
@@ -30,6 +31,7 @@ VARIABLES = frozenset(s.variable for s in SETTINGS)
 __all__ = [
     "DEFAULT_INVENTORY_DATABASE_URL",
     "DEFAULT_ORDERS_DATABASE_URL",
+    "DEFAULT_PAYMENTS_DATABASE_URL",
     "DEV_SIGNING_KEY",
     "DEV_VERIFY_KEY",
     "LAYOUTS",

@@ -11,6 +11,12 @@ DEFAULT_ORDERS_DATABASE_URL = "postgresql+psycopg://orders:orders-dev@127.0.0.1:
 DEFAULT_INVENTORY_DATABASE_URL = (
     "postgresql+psycopg://inventory:inventory-dev@127.0.0.1:5433/inventory"
 )
+# The provider stand-in creates its own tables: it connects as its database's owner.
+DEFAULT_PAYMENTS_DATABASE_URL = (
+    "postgresql+psycopg://payments_owner:payments-dev-owner@127.0.0.1:5433/payments"
+)
+DEFAULT_PAYMENTS_API_KEY = "dev-payments-api-key"
+DEFAULT_WEBHOOK_SECRET = "dev-webhook-secret"
 DEFAULT_ADMIN_TOKEN = "dev-admin-token"
 # A signing key for local development only: anyone can read it here, so production refuses it.
 DEV_SIGNING_KEY = (
@@ -44,6 +50,10 @@ DEV_PASSWORDS = frozenset(
         "inventory-dev",
         "orders-dev-owner",
         "inventory-dev-owner",
+        "payments-dev",
+        "payments-dev-owner",
+        DEFAULT_PAYMENTS_API_KEY,
+        DEFAULT_WEBHOOK_SECRET,
         "postgres-dev",
         "postgres",
         "admin",

@@ -17,6 +17,9 @@ from shared.config.defaults import (
     DEFAULT_INVENTORY_DATABASE_URL,
     DEFAULT_ORDER_LIMIT,
     DEFAULT_ORDERS_DATABASE_URL,
+    DEFAULT_PAYMENTS_API_KEY,
+    DEFAULT_PAYMENTS_DATABASE_URL,
+    DEFAULT_WEBHOOK_SECRET,
     DEV_CONSOLE_SECRET,
     DEV_SIGNING_KEY,
     DEV_VERIFY_KEY,
@@ -55,6 +58,8 @@ LAYOUTS = {
     # The console is for people: one worker (its latency window lives in process memory), with
     # threads so that a slow order placement does not hold up every other page.
     "console": Layout(workers=1, threads=8, pool_size=1),
+    # The payment provider stand-in: light, and two workers so a crash gremlin is not an outage.
+    "payments": Layout(workers=2, threads=8, pool_size=4),
 }
 
 
@@ -73,6 +78,7 @@ REQUESTS = "Requests"
 ACCOUNTS = "Accounts and tokens"
 CHAOS = "Fault injection, logs and shared state"
 CONSOLE = "The console"
+PAYMENTS = "Payments and the payment provider"
 TOOLS = "The audit and backups"
 
 
@@ -535,6 +541,110 @@ class Settings:
         section=CHAOS,
     )
 
+    payments_url: str = env(
+        "http://127.0.0.1:3004",
+        "where the order service finds the payment provider's API",
+        section=PAYMENTS,
+    )
+    payments_api_key: str = env(
+        DEFAULT_PAYMENTS_API_KEY,
+        "the order service's secret key at the provider (the provider checks it); production "
+        "refuses the default and any shorter than 32 bytes",
+        section=PAYMENTS,
+    )
+    payment_webhook_secrets: str = env(
+        DEFAULT_WEBHOOK_SECRET,
+        "webhook signing secrets, comma-separated: the order service accepts an event signed "
+        "with any of them and the provider signs with each, so a rotation lists the new one "
+        "beside the old until every sender has it; production refuses the default",
+        section=PAYMENTS,
+    )
+    payment_webhook_tolerance_s: float = env(
+        300.0,
+        "a webhook signed longer ago (or later) than this is refused: a captured request "
+        "cannot be replayed",
+        section=PAYMENTS,
+        positive=True,
+    )
+    payments_connect_timeout_s: float = env(
+        1.0, "connect timeout of calls to the provider", section=PAYMENTS, positive=True
+    )
+    payments_read_timeout_s: float = env(
+        5.0, "read timeout of each call to the provider", section=PAYMENTS, positive=True
+    )
+    payments_retry_attempts: int = env(
+        3,
+        "attempts per call to the provider (every call carries an Idempotency-Key, so a "
+        "retry after no answer is safe)",
+        section=PAYMENTS,
+        positive=True,
+    )
+    payments_deadline_s: float = env(
+        8.0,
+        "a call to the provider, retries included, ends by then",
+        section=PAYMENTS,
+        positive=True,
+    )
+    payment_window_s: float = env(
+        900.0,
+        "an order with something to pay that is not PAID this long after it was placed is "
+        "cancelled by the reconciler and its stock released (a payment that succeeds later "
+        "is refunded)",
+        section=PAYMENTS,
+        positive=True,
+    )
+    unpaid_orders_per_customer: int = env(
+        10,
+        "orders a customer may hold unpaid at once (PENDING or CONFIRMED); one more is `429 "
+        "TOO_MANY_UNPAID_ORDERS`, nothing stored; 0: no limit",
+        section=PAYMENTS,
+        low=0,
+    )
+    unpaid_units_per_customer: int = env(
+        1000,
+        "units a customer may hold in unpaid orders at once; an order past it is `422 "
+        "TOO_MANY_UNPAID_UNITS`, nothing stored; 0: no limit",
+        section=PAYMENTS,
+        low=0,
+    )
+    payment_event_attempts: int = env(
+        3,
+        "tries at processing a webhook event before it moves to the dead-letter queue",
+        section=PAYMENTS,
+        positive=True,
+    )
+    payment_event_retry_base_s: float = env(
+        1.0,
+        "the first wait before processing a failed event again (doubling after each try)",
+        section=PAYMENTS,
+        positive=True,
+    )
+    payment_return_origins: str = env(
+        "http://127.0.0.1:8080,http://localhost:8080",
+        "origins a payment's `return_url` may point to (comma-separated; the console's): the "
+        "provider's pay page sends the browser there, so any other is refused",
+        section=PAYMENTS,
+    )
+    payments_provider_bind: str = env(
+        "127.0.0.1:3004", "where the payment provider stand-in listens", section=PAYMENTS
+    )
+    payments_provider_database_url: str = env(
+        DEFAULT_PAYMENTS_DATABASE_URL,
+        "the provider stand-in's own database (it creates its tables itself)",
+        section=PAYMENTS,
+        shown="local cluster, db `payments`",
+    )
+    payments_public_url: str | None = env(
+        None,
+        "where a browser reaches the provider's pay page (unset: `PAYMENTS_URL`)",
+        section=PAYMENTS,
+    )
+    payment_webhook_url: str = env(
+        "http://127.0.0.1:3001/api/v1/payments/webhook",
+        "where the provider stand-in sends its webhooks",
+        section=PAYMENTS,
+    )
+
     console_bind: str = env("127.0.0.1:8080", "where the console listens", section=CONSOLE)
     order_url: str = env(
         "http://127.0.0.1:3001",
@@ -626,6 +736,28 @@ class Settings:
             threads=self.web_threads or default.threads,
             pool_size=self.db_pool_size or default.pool_size,
         )
+
+    @property
+    def return_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.payment_return_origins.split(",") if o.strip()]
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The webhook secrets; production refuses a default or short one here, in the
+        processes that sign or verify with them (the inventory service never needs them)."""
+        secrets = [s.strip() for s in self.payment_webhook_secrets.split(",") if s.strip()]
+        for secret in secrets or [""]:
+            found = secret_problems("PAYMENT_WEBHOOK_SECRETS", secret)
+            if self.is_production and found:
+                raise ConfigError(found[0])
+        return secrets
+
+    def payments_key(self) -> str:
+        """The merchant's key at the provider; production refuses the default here."""
+        found = secret_problems("PAYMENTS_API_KEY", self.payments_api_key)
+        if self.is_production and found:
+            raise ConfigError(found[0])
+        return self.payments_api_key
 
     @property
     def is_production(self) -> bool:

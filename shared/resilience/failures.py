@@ -7,6 +7,7 @@ effect. Each client subclasses both, so its callers catch its own types.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504, 429})
@@ -65,3 +66,15 @@ def retryable(exc: BaseException) -> bool:
 
 def retry_after(exc: BaseException) -> float | None:
     return exc.retry_after_s if isinstance(exc, Unavailable) else None
+
+
+def retry_after_header(headers: Mapping[str, str]) -> float | None:
+    """The wait a server asked for: ``Retry-After-Ms`` (admission control) is the finer one."""
+    precise = headers.get("Retry-After-Ms")
+    if precise is not None and precise.isdigit():
+        return int(precise) / 1000
+    raw = headers.get("Retry-After")
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None  # an HTTP-date; the backoff schedule applies instead

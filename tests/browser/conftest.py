@@ -54,7 +54,9 @@ def system(settings, tmp_path_factory):
             "inventory": {"WEB_THREADS": "16"},
         },
     )
-    with running.started(("inventory", "orders", "reconciler", "console")):
+    # The provider's pay page sends the browser back to this console, wherever it listens.
+    running.service_env["orders"] = {"PAYMENT_RETURN_ORIGINS": running.console}
+    with running.started(("payments", "inventory", "orders", "reconciler", "console")):
         yield running
 
 

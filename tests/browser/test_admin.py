@@ -1,8 +1,12 @@
+import json
 import threading
+import time
 import uuid
 
 from playwright.sync_api import expect
 
+from lab import processes
+from shared import signing
 from tests.browser.conftest import ADMIN
 from tests.browser.pages import log_in, order_status, place_order, sign_up
 
@@ -102,6 +106,13 @@ def test_an_admin_ships_and_delivers_from_the_orders_page_and_watches_stock(page
 
     page.goto("/orders")
     shoot(page, "all-orders")
+    # It has a price: it ships once paid.
+    expect(page.get_by_role("button", name=f"Ship order {placed['id'][:8]}")).to_have_count(0)
+    live.pay(placed["id"])
+    processes.poll(
+        lambda: live.order(placed["id"])["status"] == "PAID", timeout_s=15, what="order paid"
+    )
+    page.goto("/orders")
     page.get_by_role("button", name=f"Ship order {placed['id'][:8]}").click()
     expect(page.locator(f"tr[data-order-id='{placed['id']}'] [data-status]")).to_have_text(
         "SHIPPED"
@@ -129,3 +140,36 @@ def test_a_customer_may_not_open_the_admin_pages(page, live):
     page.goto("/admin/gremlins")
     expect(page.get_by_role("status")).to_contain_text("That page is for admins.")
     expect(page.get_by_role("link", name="Gremlins")).to_have_count(0)
+
+
+def test_an_admin_sees_a_dead_payment_event_and_discards_it(page, live, shoot):
+    body = json.dumps(
+        {
+            "id": "evt_browser_dead",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": "pi_unknown", "amount_cents": 100, "currency": "EUR"}},
+        }
+    ).encode()
+    header = signing.header(live.settings.webhook_secrets, int(time.time()), body)
+    kept = live.http.post(
+        f"{live.orders}/payments/webhook",
+        data=body,
+        headers={"Content-Type": "application/json", signing.HEADER: header},
+        timeout=10,
+    )
+    assert kept.status_code == 200
+    log_in(page, *ADMIN)
+
+    def listed() -> bool:
+        page.goto("/admin/payments/dead-letters")
+        return page.locator("tr[data-event='evt_browser_dead']").count() == 1
+
+    processes.poll(listed, timeout_s=20, what="the event in the dead-letter queue")
+    expect(page.locator("tr[data-event='evt_browser_dead']")).to_contain_text(
+        "no payment pi_unknown"
+    )
+    shoot(page, "dead-letters")
+    page.get_by_role("button", name="Discard event evt_browser_dead").click()
+
+    expect(page.get_by_role("status")).to_contain_text("discarded")
+    expect(page.locator("[data-empty]")).to_be_visible()

@@ -44,6 +44,24 @@ def test_a_new_customer_signs_up_logs_in_and_sees_an_order_confirmed(page, live,
     shoot(page, "my-orders")
 
 
+def test_a_customer_pays_on_the_providers_page_and_the_order_turns_paid(page, live, shoot):
+    sign_up(page, f"payer-{uuid.uuid4().hex[:8]}@example.com", PASSWORD)
+    order_id = place_order(page, [("CONSOLE-1", 2)])
+    expect(order_status(page)).to_have_text("CONFIRMED")
+
+    page.get_by_role("button", name=f"Pay order {order_id[:8]}").click()
+
+    # The provider's hosted page, then back to the console, which follows the order.
+    expect(page.get_by_test_id("amount")).to_have_text("€25.00")
+    shoot(page, "pay-page")
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(order_status(page)).to_have_text("PAID", timeout=15000)
+    shoot(page, "order-paid")
+    assert live.order(order_id)["status"] == "PAID"
+    history = [h["status"] for h in live.order(order_id)["history"]]
+    assert history == ["PENDING", "CONFIRMED", "PAID"]
+
+
 def test_an_order_of_several_lines_and_a_cancel_from_the_orders_page(page, live):
     live.create_product("CONSOLE-2", 10)
     sign_up(page, f"lines-{uuid.uuid4().hex[:8]}@example.com", PASSWORD)

@@ -24,8 +24,15 @@ from tests.helpers import wait_until
 SETTINGS = Settings()
 MUTATING = {"post", "put", "patch", "delete"}
 # Routes a customer may call to change state; every other one is an admin's (or the service's).
-CUSTOMER_ROUTES = {"/api/v1/orders", "/api/v1/orders/{order_id}/cancel"}
-ANONYMOUS_ROUTES = {"/api/v1/auth/signup", "/api/v1/auth/login"}
+CUSTOMER_ROUTES = {
+    "/api/v1/orders",
+    "/api/v1/orders/{order_id}/cancel",
+    "/api/v1/orders/{order_id}/payments",
+    "/api/v1/payments/initiate",
+}
+# The provider's webhook carries no token: its signature is its credential (a missing or bad
+# one is 401 SIGNATURE_INVALID, tests/e2e/test_webhooks.py).
+ANONYMOUS_ROUTES = {"/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/payments/webhook"}
 
 
 def claims(**changes):
@@ -77,6 +84,7 @@ def routes(base):
 def call(base, path, method, token):
     url = base.removesuffix("/api/v1") + path.replace("{order_id}", str(uuid.uuid4()))
     url = url.replace("{sku}", "ANY-1").replace("{reservation_id}", "r-1").replace("{name}", "g")
+    url = url.replace("{event_id}", "evt_1")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(method, url, json={}, headers=headers, timeout=10)
 

@@ -12,11 +12,21 @@ from functools import partial
 from typing import Any
 
 from order_service.delivery import Deliverer
-from order_service.domain import CommandKind, DailyOrderCapReached, Order, OrderStatus
+from order_service.domain import (
+    UNPAID,
+    CommandKind,
+    DailyOrderCapReached,
+    Order,
+    OrderStatus,
+    TooManyUnpaidOrders,
+    TooManyUnpaidUnits,
+)
+from order_service.payments.records import RANK, InboxEvent, Payment
 from order_service.ports import (
     Answer,
     AuditRun,
     DailyCap,
+    Holds,
     LoginFailures,
     NewKey,
     OutboxCommand,
@@ -35,6 +45,8 @@ class Store:
     login_failures: dict[str, LoginFailures] = field(default_factory=dict)
     outbox: dict[int, dict[str, Any]] = field(default_factory=dict)
     audits: list[AuditRun] = field(default_factory=list)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    inbox: dict[str, InboxEvent] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
 
@@ -79,6 +91,11 @@ class FakeOrders:
             o.id
             for o in self.store.orders.values()
             if o.status is OrderStatus.PENDING and o.created_at < older_than
+        ][:limit]
+
+    def owing_since(self, placed_before: datetime, limit: int) -> list[uuid.UUID]:
+        return [
+            o.id for o in self.store.orders.values() if o.owes and o.created_at < placed_before
         ][:limit]
 
     def purge_rejected(self, before: datetime, limit: int) -> int:
@@ -209,16 +226,20 @@ class FakePlacements:
         not_before: datetime,
         key: NewKey | None,
         cap: DailyCap | None = None,
+        holds: Holds | None = None,
     ) -> int | None:
         now = order.created_at
+        mine = [o for o in self.store.orders.values() if o.customer_id == order.customer_id]
         if cap is not None:
-            recent = [
-                o
-                for o in self.store.orders.values()
-                if o.customer_id == order.customer_id and o.created_at > cap.since
-            ]
+            recent = [o for o in mine if o.created_at > cap.since]
             if len(recent) >= cap.limit:
                 raise DailyOrderCapReached(cap.limit)
+        unpaid = [o for o in mine if o.status in UNPAID]
+        if holds is not None and holds.orders is not None and len(unpaid) >= holds.orders:
+            raise TooManyUnpaidOrders(holds.orders)
+        units = sum(ln.quantity for o in [*unpaid, order] for ln in o.lines)
+        if holds is not None and holds.units is not None and units > holds.units:
+            raise TooManyUnpaidUnits(holds.units)
         if key is not None:
             live = FakeKeys(self.store).claim(
                 key.customer_id,
@@ -302,6 +323,98 @@ class FakeAudits:
         return max(self.store.audits, key=lambda run: run.started_at, default=None)
 
 
+class FakePayments:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, payment: Payment) -> tuple[Payment, bool]:
+        found = self.for_order(payment.order_id)
+        if found is not None:
+            return found, False
+        self.store.payments[payment.id] = payment
+        return payment, True
+
+    def for_order(self, order_id: uuid.UUID, *, lock: bool = False) -> Payment | None:
+        return next((p for p in self.store.payments.values() if p.order_id == order_id), None)
+
+    def get(self, payment_id: str, *, lock: bool = False) -> Payment | None:
+        return self.store.payments.get(payment_id)
+
+    def advance(self, payment_id: str, status: str, now: datetime) -> None:
+        p = self.store.payments[payment_id]
+        if RANK[p.status] < RANK[status]:
+            refunded = (p.refunded_at or now) if status == "refunded" else None
+            self.store.payments[payment_id] = replace(
+                p, status=status, captured_at=p.captured_at or now, refunded_at=refunded
+            )
+
+    def declined(self, payment_id: str, now: datetime) -> None:
+        p = self.store.payments[payment_id]
+        if p.status == "open":
+            self.store.payments[payment_id] = replace(p, declines=p.declines + 1)
+
+    def refund_requested(self, payment_id: str, now: datetime) -> None:
+        p = self.store.payments[payment_id]
+        self.store.payments[payment_id] = replace(
+            p, refund_requested_at=p.refund_requested_at or now
+        )
+
+    def totals(self) -> list[tuple[str, str, int, int]]:
+        found: dict[tuple[str, str], list[int]] = {}
+        for p in self.store.payments.values():
+            entry = found.setdefault((p.currency, p.status), [0, 0])
+            entry[0] += 1
+            entry[1] += p.amount_cents
+        return [(c, s, n, a) for (c, s), (n, a) in sorted(found.items())]
+
+
+class FakeInbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, event: InboxEvent, now: datetime) -> bool:
+        if event.id in self.store.inbox:
+            return False
+        self.store.inbox[event.id] = replace(event, received_at=now)
+        return True
+
+    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[InboxEvent]:
+        due = [
+            e
+            for e in self.store.inbox.values()
+            if e.processed_at is None and e.dead_at is None and e.received_at
+        ]
+        return due[:limit]
+
+    def processed(self, event_id: str, now: datetime) -> None:
+        e = self.store.inbox[event_id]
+        self.store.inbox[event_id] = replace(e, processed_at=now, attempts=e.attempts + 1)
+
+    def failed(
+        self, event_id: str, error: str, now: datetime, retry_at: datetime, *, dead: bool
+    ) -> None:
+        e = self.store.inbox[event_id]
+        self.store.inbox[event_id] = replace(
+            e, attempts=e.attempts + 1, last_error=error, dead_at=now if dead else None
+        )
+
+    def dead(self, limit: int) -> list[InboxEvent]:
+        return [e for e in self.store.inbox.values() if e.dead_at is not None][:limit]
+
+    def resolve(self, event_id: str, resolution: str, actor: str, now: datetime) -> bool:
+        e = self.store.inbox.get(event_id)
+        if e is None or e.dead_at is None:
+            return False
+        done = now if resolution == "discarded" else None
+        self.store.inbox[event_id] = replace(e, dead_at=None, processed_at=done, attempts=0)
+        return True
+
+    def lag(self, now: datetime) -> tuple[int, int, float]:
+        waiting = [e for e in self.store.inbox.values() if e.processed_at is None and not e.dead_at]
+        dead = [e for e in self.store.inbox.values() if e.dead_at is not None]
+        return len(waiting), len(dead), 0.0
+
+
 # One lock per store: a transaction copies the whole store and puts the whole copy back on
 # commit, so two at once from two threads (the reconciler's deliveries) would each undo the
 # other's changes. Held for the transaction, they run one after the other, as if serializable.
@@ -324,6 +437,8 @@ class FakeUnitOfWork:
         self.users = FakeUsers(self.working)
         self.placements = FakePlacements(self.working)
         self.audits = FakeAudits(self.working)
+        self.payments = FakePayments(self.working)
+        self.inbox = FakeInbox(self.working)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -334,6 +449,7 @@ class FakeUnitOfWork:
         self.working = copy.deepcopy(self.committed)
         self.orders.store = self.keys.store = self.outbox.store = self.working
         self.users.store = self.placements.store = self.audits.store = self.working
+        self.payments.store = self.inbox.store = self.working
 
 
 class Clock:

@@ -35,6 +35,8 @@ def test_the_file_follows_the_compose_specification():
         "console",
         "redis",
         "edge",
+        "payments-db",
+        "payments",
     }
 
 
@@ -46,6 +48,9 @@ def test_the_services_publish_the_ports_of_the_design():
     assert ports == {
         "edge": ["3001:3001", "3002:3002", "8080:8080", "8405:8405"],
         "reconciler": ["3003:3003"],
+        # The provider stand-in is outside the system, as a hosted one is: its pay page must be
+        # reachable by the customer's browser.
+        "payments": ["3004:3004"],
         "prometheus": ["9090:9090"],
         "grafana": ["3000:3000"],
     }
@@ -90,6 +95,10 @@ REAL_SECRETS = {
             "POSTGRES_SUPERUSER_PASSWORD",
             "CONSOLE_SECRET_KEY",
             "CONSOLE_FORWARD_KEY",
+            "PAYMENTS_API_KEY",
+            "PAYMENT_WEBHOOK_SECRETS",
+            "PAYMENTS_DB_PASSWORD",
+            "PAYMENTS_DB_OWNER_PASSWORD",
         )
     },
     # One line each, as in a .env file: the configuration turns "\\n" back into newlines.

@@ -87,6 +87,7 @@ def test_the_overview_has_the_rows_operators_need():
         "Stock",
         "Gremlins",
         "Audit",
+        "Payments",
     ]
     annotations = [a for a in overview["annotations"]["list"] if a.get("expr")]
     assert annotations and "chaos_gremlin_injections_total" in annotations[0]["expr"]

@@ -24,7 +24,7 @@ def test_the_configurations_are_valid(config):
 
 
 def test_the_alert_rules_are_valid():
-    assert "8 rules found" in promtool("check", "rules", "alerts.yml")
+    assert "11 rules found" in promtool("check", "rules", "alerts.yml")
 
 
 def test_every_alert_behaves_as_its_unit_tests_say():

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from order_service.domain import CommandKind, Order, OrderLine, OrderStatus
+from order_service.domain import CommandKind, Order, OrderLine, OrderStatus, PaymentRequired
 from shared.errors import InvalidTransition
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -13,6 +13,9 @@ LEGAL = {
     (S.PENDING, S.CANCELLED): CommandKind.RELEASE,
     (S.CONFIRMED, S.SHIPPED): CommandKind.COMMIT,
     (S.CONFIRMED, S.CANCELLED): CommandKind.RELEASE,
+    (S.CONFIRMED, S.PAID): None,
+    (S.PAID, S.SHIPPED): CommandKind.COMMIT,
+    (S.PAID, S.CANCELLED): CommandKind.RELEASE,
     (S.SHIPPED, S.DELIVERED): None,
 }
 
@@ -63,3 +66,25 @@ def test_a_rejection_keeps_the_shortages():
 
     assert order.status is OrderStatus.REJECTED
     assert order.rejection == {"shortages": [shortage]}
+
+
+def test_an_order_with_something_to_pay_ships_only_once_paid():
+    order = order_in(OrderStatus.PENDING)
+    order.confirm({"A": (250, "EUR")}, NOW)
+    assert order.owes
+
+    with pytest.raises(PaymentRequired):
+        order.transition(OrderStatus.SHIPPED, NOW)
+
+    assert order.status is OrderStatus.CONFIRMED
+    order.transition(OrderStatus.PAID, NOW, "payment captured")
+    assert not order.owes
+    assert order.transition(OrderStatus.SHIPPED, NOW) is CommandKind.COMMIT
+
+
+def test_a_free_order_owes_nothing_and_ships_from_confirmed():
+    order = order_in(OrderStatus.PENDING)
+    order.confirm({"A": (0, "EUR")}, NOW)
+
+    assert (order.total_cents, order.owes) == (0, False)
+    assert order.transition(OrderStatus.SHIPPED, NOW) is CommandKind.COMMIT

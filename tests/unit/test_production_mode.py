@@ -29,6 +29,8 @@ SAFE_PRODUCTION = {
     "ORDERS_OWNER_DATABASE_URL": f"postgresql+psycopg://orders_owner:{SECRET}@db/orders",
     "INVENTORY_OWNER_DATABASE_URL": f"postgresql+psycopg://inventory_owner:{SECRET}@db/inventory",
     "GRAFANA_ADMIN_PASSWORD": SECRET,
+    "PAYMENTS_API_KEY": SECRET,
+    "PAYMENT_WEBHOOK_SECRETS": SECRET,
 }
 
 
@@ -107,3 +109,31 @@ def test_development_keeps_its_defaults():
 
     assert settings.database_url("orders").startswith("postgresql+psycopg://orders:orders-dev@")
     assert settings.owner_database_url("orders") == settings.database_url("orders")
+
+
+@pytest.mark.parametrize(
+    ("override", "ask", "named"),
+    [
+        ({"PAYMENTS_API_KEY": "dev-payments-api-key"}, "payments_key", "PAYMENTS_API_KEY"),
+        ({"PAYMENTS_API_KEY": "k" * 31}, "payments_key", "PAYMENTS_API_KEY"),
+        ({"PAYMENT_WEBHOOK_SECRETS": "dev-webhook-secret"}, "webhook_secrets", "PAYMENT_WEBHOOK"),
+        # During a rotation both listed secrets must be real ones.
+        ({"PAYMENT_WEBHOOK_SECRETS": f"{SECRET},short"}, "webhook_secrets", "PAYMENT_WEBHOOK"),
+        ({"PAYMENT_WEBHOOK_SECRETS": " , "}, "webhook_secrets", "PAYMENT_WEBHOOK"),
+    ],
+)
+def test_the_payment_secrets_are_refused_where_they_are_used(override, ask, named):
+    # Inventory never uses them, so it starts without them; the processes that sign, verify or
+    # call the provider refuse the defaults when they ask.
+    settings = load_settings({**SAFE_PRODUCTION, **override})
+    with pytest.raises(ConfigError, match=named):
+        value = getattr(settings, ask)
+        value() if callable(value) else value
+
+
+def test_a_rotation_lists_both_secrets():
+    settings = load_settings(
+        {**SAFE_PRODUCTION, "PAYMENT_WEBHOOK_SECRETS": f"{SECRET}, {'n' * 40}"}
+    )
+
+    assert settings.webhook_secrets == [SECRET, "n" * 40]
