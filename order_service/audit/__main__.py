@@ -1,7 +1,8 @@
 """``python -m order_service.audit [--repair]`` (``make audit [REPAIR=1]``).
 
 Compares every non-final and recent order with its reservation, every reservation with its
-order, and stock with the ledger, through both services' public APIs; prints the drift by
+order, stock with the ledger, and paid and closed orders with the payment provider's payments,
+through the services' and the provider's public APIs; prints the drift by
 invariant; with ``--repair`` re-delivers the idempotent commands that mend it and flags for a
 person what they cannot. Exit status 0 when nothing is left (none found, or all repaired),
 1 when drift remains, 2 when a service could not be read.
@@ -19,7 +20,7 @@ from order_service.audit.drift import WHAT, Invariant
 from order_service.audit.records import flag_order, record_run
 from order_service.audit.run import Audit, Report, Scope
 from order_service.audit.sources import ApiSources, SourceUnavailable
-from order_service.bootstrap import build_inventory, build_issuer, utcnow
+from order_service.bootstrap import build_inventory, build_issuer, build_payments, utcnow
 from order_service.repository import UnitOfWork
 from shared.auth.tokens import ServiceTokens
 from shared.config import load_settings
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.inventory_url,
         ServiceTokens(issuer, subject="order-audit", audience=settings.auth_audience, ttl_s=ttl),
         ServiceTokens(issuer, subject="order-audit", audience="inventory", ttl_s=ttl),
+        payments=(settings.payments_url, settings.payments_key()),
     )
     engine = make_engine(settings.database_url("orders"), settings, application_name="audit")
     uow = partial(UnitOfWork, engine)
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         build_inventory(settings, agent="order-audit"),
         lambda order_id, reason: flag_order(uow, order_id, reason, utcnow()),
         utcnow,
+        build_payments(settings),
     )
     scope = Scope(
         timedelta(hours=settings.audit_window_h), timedelta(seconds=settings.audit_settle_s)

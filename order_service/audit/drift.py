@@ -7,7 +7,7 @@ step. What must hold (README, "When inventory misbehaves"):
 
 1. per sku, stock agrees with its ledger, ``reserved`` with what RESERVED reservations hold, and
    ``on_hand`` with what was received less what COMMITTED reservations shipped;
-2. an order and its reservation agree: CONFIRMED <=> RESERVED, SHIPPED/DELIVERED <=> COMMITTED,
+2. an order and its reservation agree: CONFIRMED/PAID <=> RESERVED, SHIPPED/DELIVERED <=> COMMITTED,
    CANCELLED/REJECTED <=> RELEASED/REJECTED or none, with the same lines; no stock is held or
    deducted for an order that does not exist.
 
@@ -32,6 +32,8 @@ class Invariant(StrEnum):
     STOCK_OFF_LEDGER = "stock_off_ledger"
     RESERVED_NOT_HELD = "reserved_not_held"
     ON_HAND_NOT_SHIPMENTS = "on_hand_not_shipments"
+    PAID_NOT_CAPTURED = "paid_not_captured"
+    CAPTURED_FOR_CLOSED_ORDER = "captured_for_closed_order"
 
 
 class Repair(StrEnum):
@@ -41,11 +43,14 @@ class Repair(StrEnum):
     RESERVE_AND_COMMIT = "reserve_and_commit"
     COMMIT = "commit"
     RELEASE = "release"
+    REFUND = "refund"
     NONE = "none"
 
 
 WHAT = {
-    Invariant.CONFIRMED_WITHOUT_RESERVATION: "order CONFIRMED, but inventory holds no stock for it",
+    Invariant.CONFIRMED_WITHOUT_RESERVATION: (
+        "order CONFIRMED or PAID, but inventory holds no stock for it"
+    ),
     Invariant.SHIPPED_NOT_COMMITTED: "order SHIPPED or DELIVERED, but its stock was not deducted",
     Invariant.RESERVED_FOR_CLOSED_ORDER: "order CANCELLED or REJECTED, but its stock is reserved",
     Invariant.RESERVATION_WITHOUT_ORDER: "stock reserved for an order that does not exist",
@@ -54,6 +59,12 @@ WHAT = {
     Invariant.STOCK_OFF_LEDGER: "on hand or reserved differs from the ledger's sum",
     Invariant.RESERVED_NOT_HELD: "reserved differs from what RESERVED reservations hold",
     Invariant.ON_HAND_NOT_SHIPMENTS: "on hand differs from what was received less what shipped",
+    Invariant.PAID_NOT_CAPTURED: (
+        "order PAID, SHIPPED or DELIVERED, but the provider holds no payment of its total"
+    ),
+    Invariant.CAPTURED_FOR_CLOSED_ORDER: (
+        "order CANCELLED or REJECTED, but the provider kept its payment"
+    ),
 }
 
 
@@ -63,6 +74,19 @@ class OrderView:
     status: str
     lines: tuple[tuple[str, int], ...]
     attention: bool = False
+    total: int | None = None  # minor units of ``currency``; None before prices existed
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentView:
+    """A payment at the provider, as its API shows it (``reference`` is the order id)."""
+
+    id: str
+    reference: str
+    status: str  # requires_payment, succeeded (captured, kept) or refunded
+    amount_cents: int
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -94,8 +118,10 @@ class Finding:
     detail: str
     repair: Repair
     order: OrderView | None = None
+    payment: str | None = None  # the provider's payment a refund gives back
 
 
+HOLDING = {"CONFIRMED", "PAID"}  # the stock is reserved for it, not shipped yet
 SHIPPED = {"SHIPPED", "DELIVERED"}
 CLOSED = {"CANCELLED", "REJECTED"}
 
@@ -109,7 +135,7 @@ def order_drift(order: OrderView, reservation: ReservationView | None) -> list[F
         return [Finding(invariant, order.id, detail, repair, order)]
 
     findings: list[Finding] = []
-    if order.status == "CONFIRMED" and state != "RESERVED":
+    if order.status in HOLDING and state != "RESERVED":
         if state == "COMMITTED":
             findings += found(Invariant.COMMITTED_NOT_SHIPPED, Repair.NONE)
         else:
@@ -164,17 +190,48 @@ def stock_drift(stock: StockView) -> list[Finding]:
     return findings
 
 
+PAID = {"PAID", *SHIPPED}
+
+
+def payment_drift(order: OrderView, intents: Iterable[IntentView]) -> list[Finding]:
+    """What is wrong between one settled order and the provider's payments for it: a paid order
+    must have exactly one payment kept of its total; a closed one must keep none."""
+    kept = [i for i in intents if i.status == "succeeded"]
+    if order.status in PAID and order.total:
+        due = (order.total, order.currency)
+        if [(i.amount_cents, i.currency) for i in kept] != [due]:
+            detail = f"order {order.status} for {due}, provider keeps {len(kept)} payment(s)"
+            return [Finding(Invariant.PAID_NOT_CAPTURED, order.id, detail, Repair.NONE, order)]
+    if order.status in CLOSED:
+        return [
+            Finding(
+                Invariant.CAPTURED_FOR_CLOSED_ORDER,
+                order.id,
+                f"order {order.status}, payment {i.id} of {i.amount_cents} {i.currency} kept",
+                Repair.REFUND,
+                order,
+                i.id,
+            )
+            for i in kept
+        ]
+    return []
+
+
 def find_drift(
     orders: Iterable[OrderView],
     reservations: Mapping[str, ReservationView | None],
     orphans: Iterable[ReservationView],
     stock: Iterable[StockView],
+    intents: Mapping[str, list[IntentView]] | None = None,
 ) -> list[Finding]:
     """Every finding: ``reservations`` holds each order's reservation (None when inventory has
-    none); ``orphans`` are reservations whose order is unknown to the order service."""
+    none); ``orphans`` are reservations whose order is unknown to the order service;
+    ``intents`` the provider's payments by order (None: payments are not audited)."""
     findings: list[Finding] = []
     for order in orders:
         findings += order_drift(order, reservations.get(order.id))
+        if intents is not None:
+            findings += payment_drift(order, intents.get(order.id, []))
     for reservation in orphans:
         findings += orphan_drift(reservation)
     for product in stock:

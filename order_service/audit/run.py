@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from order_service.audit.drift import (
     STOCK_FIGURES,
     Finding,
+    IntentView,
     OrderView,
     Repair,
     ReservationView,
@@ -32,10 +33,11 @@ from order_service.inventory import (
     InventoryUnavailable,
     ReservationState,
 )
+from order_service.payments.port import PaymentsPort, PaymentsRefused, PaymentsUnavailable
 
 log = logging.getLogger("order_service.audit")
 
-NON_FINAL = ("CONFIRMED", "SHIPPED")
+NON_FINAL = ("CONFIRMED", "PAID", "SHIPPED")
 FINAL = ("CANCELLED", "REJECTED", "DELIVERED")
 
 
@@ -90,6 +92,10 @@ class Sources(Protocol):
 
     def stock(self) -> list[dict[str, Any]]: ...
 
+    def intents(self) -> Iterator[dict[str, Any]] | None:
+        """Every payment at the provider; None when payments are not audited."""
+        ...
+
 
 Flagger = Callable[[str, str], bool]  # (order id, reason) -> True when the order was flagged
 
@@ -100,6 +106,7 @@ class Audit:
     inventory: InventoryPort
     flag: Flagger
     clock: Callable[[], datetime]
+    payments: PaymentsPort | None = None
 
     def run(self, scope: Scope, *, repair: bool) -> Report:
         report = Report(self.clock(), repair)
@@ -160,7 +167,19 @@ class Audit:
         report.orders_checked = len(seen)
         stock = [_stock(raw) for raw in self.sources.stock()]
         report.products_checked = len(stock)
-        return find_drift(judged, reservations, orphans, stock)
+        return find_drift(judged, reservations, orphans, stock, self._intents())
+
+    def _intents(self) -> dict[str, list[IntentView]] | None:
+        raw = self.sources.intents()
+        if raw is None:
+            return None
+        found: dict[str, list[IntentView]] = {}
+        for i in raw:
+            view = IntentView(
+                i["id"], i["reference"], i["status"], i["amount_cents"], i["currency"]
+            )
+            found.setdefault(view.reference, []).append(view)
+        return found
 
     def mend(self, finding: Finding) -> Outcome:
         """Send the commands that mend ``finding``; flag its order when they cannot."""
@@ -186,9 +205,16 @@ class Audit:
             if finding.repair is Repair.RELEASE:
                 self.inventory.release(rid)
                 return Outcome.REPAIRED
-        except InventoryUnavailable:
-            log.warning("repair postponed: inventory gave no answer", extra={"order_id": rid})
+            if finding.repair is Repair.REFUND and self.payments is not None:
+                assert finding.payment is not None
+                # The key the outbox's refund uses: however many ask, the provider refunds once.
+                self.payments.refund(finding.payment, key=f"refund-{finding.payment}")
+                return Outcome.REPAIRED
+        except (InventoryUnavailable, PaymentsUnavailable):
+            log.warning("repair postponed: no answer", extra={"order_id": rid})
             return Outcome.FAILED
+        except PaymentsRefused as exc:
+            return self._flag(finding, f"the provider refused the refund: {exc}")
         except InventoryRefused as exc:
             return self._flag(finding, f"inventory refused the repair: {exc}")
         return self._flag(finding, "no command can mend this")
@@ -209,7 +235,15 @@ def _lines(items: Iterable[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
 
 
 def _order(raw: dict[str, Any]) -> OrderView:
-    return OrderView(raw["id"], raw["status"], _lines(raw["items"]), bool(raw.get("attention")))
+    total = raw.get("total") or {}
+    return OrderView(
+        raw["id"],
+        raw["status"],
+        _lines(raw["items"]),
+        bool(raw.get("attention")),
+        total.get("amount_cents"),
+        total.get("currency"),
+    )
 
 
 def _reservation(raw: dict[str, Any]) -> ReservationView:

@@ -27,10 +27,13 @@ class ApiSources:
         order_token: Callable[[], str],
         inventory_token: Callable[[], str],
         http: requests.Session | None = None,
+        payments: tuple[str, str] | None = None,
     ) -> None:
         self.order_api = order_url.rstrip("/") + "/api/v1"
         self.inventory_api = inventory_url.rstrip("/") + "/api/v1"
         self.order_token, self.inventory_token = order_token, inventory_token
+        # The provider's API and the merchant's key, to read every payment (None: not audited).
+        self.payments = payments
         self.http = http or requests.Session()
         self.http.headers["User-Agent"] = "order-audit"
 
@@ -112,3 +115,19 @@ class ApiSources:
     def stock(self) -> list[dict[str, Any]]:
         page = self._get(f"{self.inventory_api}/stock/check", self.inventory_token, {})
         return page["items"]  # type: ignore[no-any-return]
+
+    def intents(self) -> Iterator[dict[str, Any]] | None:
+        """Every payment at the provider, oldest first; None when payments are not audited."""
+        if self.payments is None:
+            return None
+        url, key = self.payments
+        return self._intents(url.rstrip("/") + "/v1/payment_intents", key)
+
+    def _intents(self, url: str, key: str) -> Iterator[dict[str, Any]]:
+        after = None
+        while True:
+            page = self._get(url, lambda: key, {"limit": 1000, "after": after})
+            yield from page["items"]
+            if len(page["items"]) < 1000:
+                return
+            after = page["items"][-1]["id"]
