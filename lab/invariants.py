@@ -139,7 +139,7 @@ def prices_agree(orders: Engine, inventory: Engine) -> list[str]:
                 "SELECT o.id::text AS id, o.total_cents, o.currency, l.sku, l.quantity, "
                 "l.unit_price_cents FROM orders o JOIN order_lines l ON l.order_id = o.id "
                 "WHERE o.total_cents IS NOT NULL "
-                "OR o.status IN ('CONFIRMED', 'SHIPPED', 'DELIVERED')"
+                "OR o.status IN ('CONFIRMED', 'PAID', 'SHIPPED', 'DELIVERED')"
             )
         ).all()
     found: list[str] = []

@@ -190,6 +190,7 @@ def write_report(
         "rounds cannot resolve a difference that small: their own spread is about 10%.",
         f"- Paired rounds, confirmed/s: resilient {results['resilient_paired_c16']['rounds']}, "
         f"bare {results['bare_paired_c16']['rounds']}.",
+        *_paid(results.get("paid_c16"), results["healthy_c16"]),
         "",
         *_comparison(results["baseline"]),
         "",
@@ -208,6 +209,19 @@ def write_report(
         },
     }
     out.with_suffix(".json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def _paid(paid: dict[str, Any] | None, healthy: dict[str, Any]) -> list[str]:
+    """The money flow beside the healthy confirmed rate (``lab.bench.scenarios.paid``)."""
+    if paid is None:
+        return []
+    return [
+        f"- Confirmed and paid, {paid['clients']} clients (place, start the payment, pay at the "
+        f"provider, PAID once its webhook is processed; a Python client, so slower than wrk): "
+        f"{paid['paid_per_s']} orders/s paid, {paid['confirmed_per_s']} confirmed/s in the same "
+        f"loop, against {healthy['successful_per_s']} confirmed/s from wrk without paying; the "
+        f"last order PAID {paid['last_paid_after_load_s']} s after the load ended."
+    ]
 
 
 def _scaled(figures: dict[str, Any]) -> list[str]:

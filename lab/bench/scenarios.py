@@ -28,6 +28,7 @@ SCENARIOS = [
     "contention",
     "parallel_slow_calls",
     "scaled",
+    "paid",
 ]
 
 
@@ -217,6 +218,63 @@ class Scenarios(Bench):
         print(
             f"backlog: {pending} PENDING orders settled in {drained:.1f} s "
             f"({pending / drained:.0f}/s)",
+            flush=True,
+        )
+
+    def paid(self, clients: int = 16) -> None:
+        """The whole money flow per order, at ``clients`` clients for the scenario's time: place,
+        start the payment, pay at the provider; an order counts once the provider's webhook has
+        made it PAID. Reported beside the confirmed rate of the healthy scenario."""
+        self.fresh()
+        self.system.create_product("PAID-1", 10_000_000, 999)
+        session = requests.Session()
+        url = f"http://127.0.0.1:{self.system.order_port}/api/v1/orders"
+        stop_at = time.monotonic() + self.seconds
+        confirmed = 0
+        lock = threading.Lock()
+
+        def customer(n: int) -> None:
+            nonlocal confirmed
+            headers = self.system.auth(f"payer-{n}", Role.CUSTOMER)
+            while time.monotonic() < stop_at:
+                body = {"items": [{"sku": "PAID-1", "quantity": 1}]}
+                placed = session.post(url, json=body, headers=headers, timeout=30)
+                if placed.status_code != 201:
+                    continue
+                with lock:
+                    confirmed += 1
+                order_id = placed.json()["id"]
+                started = session.post(
+                    f"{url}/{order_id}/payments", json={}, headers=headers, timeout=30
+                )
+                if started.status_code in (200, 201):
+                    pid = started.json()["payment_id"]
+                    self.system.provider("POST", f"/v1/payment_intents/{pid}/capture")
+
+        began = time.monotonic()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(customer, range(clients)))
+        load_s = time.monotonic() - began
+        captured = count(self.orders_db, "SELECT count(*) FROM payments")
+        paid_sql = "SELECT count(*) FROM orders WHERE status = 'PAID'"
+        while count(self.orders_db, paid_sql) < captured:
+            if time.monotonic() - began > load_s + 120:
+                raise TimeoutError("payments not processed in 120 s")
+            time.sleep(0.1)  # polling the database for the last webhook's effect
+        paid_s = time.monotonic() - began
+        paid = count(self.orders_db, paid_sql)
+        self.results["paid_c16"] = {
+            "clients": clients,
+            "confirmed": confirmed,
+            "paid": paid,
+            "load_s": round(load_s, 1),
+            "confirmed_per_s": round(confirmed / load_s, 1),
+            "paid_per_s": round(paid / paid_s, 1),
+            "last_paid_after_load_s": round(paid_s - load_s, 2),
+        }
+        print(
+            f"paid, {clients} clients: {confirmed / load_s:.1f} confirmed/s, {paid / paid_s:.1f} "
+            f"confirmed and paid/s (the last PAID {paid_s - load_s:.1f} s after the load)",
             flush=True,
         )
 

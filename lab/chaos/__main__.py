@@ -28,7 +28,7 @@ class ChaosEnvironment(Environment):
         super().__init__("chaos", RUNNER_ENV, ADMIN_TOKEN, fast=True)
 
     def run(self, scenario: Scenario) -> dict[str, Any]:
-        return run_scenario(self.system, self.orders, self.inventory, scenario)
+        return run_scenario(self.system, self.orders, self.inventory, scenario, self.payments)
 
 
 def main(argv: list[str] | None = None) -> int:

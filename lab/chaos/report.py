@@ -67,8 +67,22 @@ def print_table(reports: list[dict[str, Any]], out: Any = sys.stdout) -> None:
             verdict = "ok" if t["met"] else "MISSED"
             kind = "target" if t.get("gates", True) else "aim (reported, not asserted)"
             print(f"{r['scenario']}: {kind} {name} >= {t['want']:.0%}: {got} {verdict}", file=out)
+        if r.get("payments"):
+            print(f"{r['scenario']}: payments: {_payments(r['payments'])}", file=out)
         for problem in violations(r["invariants"]):
             print(f"{r['scenario']}: VIOLATION {problem}", file=out)
+
+
+def _payments(seen: dict[str, Any]) -> str:
+    """What the paying customers did and what the provider sent, in one line."""
+    hooks = seen.get("webhooks", {})
+    by_status = " ".join(f"{k}={v}" for k, v in sorted(seen["payments_by_status"].items()))
+    customers = ", ".join(f"{k} {v}" for k, v in seen["customers"].items())
+    return (
+        f"{by_status}; {seen['webhook_events_kept']} events kept from {hooks.get('copies', 0)} "
+        f"copies ({hooks.get('forged', 0)} forged, {hooks.get('forged_refused', 0)} refused), "
+        f"{seen['dead_letters']} dead; customers: {customers}"
+    )
 
 
 def _definite(answers: dict[str, Any]) -> str:

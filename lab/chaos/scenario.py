@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from lab.chaos.paying import Paying, PaymentsSeen
 from lab.invariants import (
     Observed,
     check_all,
@@ -21,6 +22,7 @@ from lab.invariants import (
     every_order_answered,
     violations,
 )
+from lab.payment_invariants import check_payments, drain_payments, webhook_stats
 from lab.system import Layout, System, empty_tables, service_of
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -35,6 +37,9 @@ RUNNER_ENV = {
     "OUTBOX_RETRY_MAX_S": "5",
     "IDEMPOTENCY_LEASE_S": "30",
     "RECONCILER_BATCH_SIZE": "50",
+    "PAYMENTS_READ_TIMEOUT_S": "5",
+    "PAYMENTS_DEADLINE_S": "8",
+    "PAYMENT_EVENT_RETRY_BASE_S": "1",
 }
 
 
@@ -57,6 +62,12 @@ class Scenario:
     keyless: bool = False
     # 5xx error codes the scenario's own fault explains (see lab.invariants.no_server_errors).
     allowed_5xx: list[str] = field(default_factory=list)
+    # Priced products and customers who pay (lab.chaos.paying), the provider's own gremlins
+    # and webhook faults, and settings of this scenario's own (a short payment window, say).
+    payments: dict[str, Any] = field(default_factory=dict)
+    provider_gremlins: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path, scale: float = 1.0) -> Scenario:
@@ -77,6 +88,10 @@ class Scenario:
             Layout(**data.get("layout", {})),
             data.get("keyless", False),
             data.get("allowed_5xx", []),
+            data.get("payments", {}),
+            data.get("provider_gremlins", []),
+            data.get("webhooks", {}),
+            {k: str(v) for k, v in data.get("env", {}).items()},
         )
 
 
@@ -104,29 +119,46 @@ def items_for(i: int) -> list[tuple[str, int]]:
 
 
 def run_scenario(
-    system: System, orders: Engine, inventory: Engine, scenario: Scenario
+    system: System,
+    orders: Engine,
+    inventory: Engine,
+    scenario: Scenario,
+    provider: Engine | None = None,
 ) -> dict[str, Any]:
     """Run one scenario and return its report (``passed`` False when an invariant failed)."""
     # Every scenario starts from a freshly started system: the graceful stop lets requests still
     # held by the last scenario's gremlins (a 7 s delay outlives the drain) finish before the
     # tables are emptied, and the breakers start closed instead of open from the last outage.
+    system.scenario_env = dict(scenario.env)
     system.relayout(scenario.layout)
     empty_tables(orders)
     empty_tables(inventory)
+    if provider is not None:
+        empty_tables(provider)
     # A quarter of the orders want about two scarce units each: a tenth of the order count in
-    # stock means most of them are rejected once it runs out.
-    for sku, on_hand in (
-        ("PLENTY-1", PLENTY),
-        ("PLENTY-2", PLENTY),
-        ("SCARCE-1", max(5, scenario.orders // 10)),
+    # stock means most of them are rejected once it runs out. With payments, each has a price.
+    for sku, on_hand, price in (
+        ("PLENTY-1", PLENTY, 250),
+        ("PLENTY-2", PLENTY, 1999),
+        ("SCARCE-1", max(5, scenario.orders // 10), 999),
     ):
-        system.create_product(sku, on_hand)
+        system.create_product(sku, on_hand, price if scenario.payments else 0)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     chaos_url = system.inventory.removesuffix("/api/v1") + "/chaos"
-    for gremlin in scenario.gremlins:
+    provider_chaos = system.payments_url + "/chaos"
+    for url, gremlin in [(chaos_url, g) for g in scenario.gremlins] + [
+        (provider_chaos, g) for g in scenario.provider_gremlins
+    ]:
         body = {k: v for k, v in gremlin.items() if k != "name"}
-        response = system.http.put(f"{chaos_url}/{gremlin['name']}", json=body, headers=auth)
+        response = system.http.put(f"{url}/{gremlin['name']}", json=body, headers=auth)
         response.raise_for_status()
+    if scenario.webhooks:
+        response = system.http.put(
+            f"{provider_chaos}/webhooks", json=scenario.webhooks, headers=auth
+        )
+        response.raise_for_status()
+    observed_payments = PaymentsSeen()
+    paying = Paying(system, scenario.payments, observed_payments)
     layout = scenario.layout
     clients_side = layout.instances("orders") + layout.instances("reconciler")
     logs = {name: _size(system.logdir / f"{name}.log") for name in clients_side}
@@ -146,7 +178,9 @@ def run_scenario(
                 return
         else:
             response, _ = system.place_definite(key, f"c-{i % 17}", items_for(i), observed)
-        if response.status_code == 201 and i % 10 in (3, 7):
+        if response.status_code == 201 and scenario.payments:
+            paying.after_confirmed(i, response.json()["id"], observed)
+        elif response.status_code == 201 and i % 10 in (3, 7):
             action = "cancel" if i % 10 == 3 else "ship"
             observed.record(None, *system.act_answer(response.json()["id"], action))
 
@@ -167,9 +201,18 @@ def run_scenario(
 
     gremlins = system.http.get(chaos_url).json()["gremlins"]
     system.http.delete(chaos_url, headers=auth).raise_for_status()
+    provider_gremlins = system.http.get(provider_chaos).json()["gremlins"]
+    system.http.delete(provider_chaos, headers=auth).raise_for_status()
+    system.http.delete(f"{provider_chaos}/webhooks", headers=auth).raise_for_status()
     system.ensure_running()
     drain_s = drain(orders, timeout_s=300)
+    if provider is not None and scenario.payments:
+        # Webhooks still on their way may queue refunds: drain the inbox, then the outbox again.
+        drain_s += drain_payments(orders, provider, timeout_s=300)
+        drain_s += drain(orders, timeout_s=300)
     results = check_all(orders, inventory, observed, allowed_5xx=scenario.allowed_5xx)
+    if provider is not None and scenario.payments:
+        results.update(check_payments(orders, provider))
     if scenario.keyless:
         results["a 503 changed nothing: every stored order was answered"] = every_order_answered(
             orders, observed
@@ -197,8 +240,13 @@ def run_scenario(
         "latency_ms": _percentiles(observed.latencies_ms),
         "gremlins": {
             g["name"]: {"kind": g["kind"], "matched": g["matched"], "fired": g["fired"]}
-            for g in gremlins
+            for g in gremlins + provider_gremlins
         },
+        "payments": (
+            {**observed_payments.summary(orders), "webhooks": webhook_stats(provider)}
+            if scenario.payments and provider is not None
+            else {}
+        ),
         "affected_orders": _affected(orders, inventory),
         "retries": _count_lines(system.logdir, logs, "retrying inventory call"),
         "breaker_openings": _count_lines(system.logdir, logs, '"to": "open"'),
