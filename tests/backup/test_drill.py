@@ -33,6 +33,8 @@ from shared.migrate import upgrade
 
 ORDERS = Database("drill_orders", "drill_orders", "drill-orders-pw")
 INVENTORY = Database("drill_inventory", "drill_inventory", "drill-inventory-pw")
+# The payment provider the audit reads too (it checks paid and closed orders against it).
+PAYMENTS = Database("drill_payments", "drill_payments", "drill-payments-pw")
 
 
 @dataclass
@@ -95,7 +97,7 @@ def drill() -> Iterator[Drill]:
     cluster = LocalCluster(root / "pg", free_port(), archive=root / "backups" / "wal")
     cluster.start()
     try:
-        provision(cluster.admin_conninfo(), [ORDERS, INVENTORY])
+        provision(cluster.admin_conninfo(), [ORDERS, INVENTORY, PAYMENTS])
         host, port = "127.0.0.1", cluster.port
         settings = Settings(
             app_env="test",
@@ -103,13 +105,14 @@ def drill() -> Iterator[Drill]:
             inventory_database_url=INVENTORY.url(host, port),
             orders_owner_database_url=ORDERS.owner_url(host, port),
             inventory_owner_database_url=INVENTORY.owner_url(host, port),
+            payments_provider_database_url=PAYMENTS.owner_url(host, port),
             log_level="WARNING",
         )
         upgrade("orders", settings.owner_database_url("orders"))
         upgrade("inventory", settings.owner_database_url("inventory"))
         engine = make_engine(settings.database_url("orders"), settings, application_name="drill")
         system = System(settings, root / "logs")
-        with system.started(("inventory", "orders", "reconciler")):
+        with system.started(("payments", "inventory", "orders", "reconciler")):
             yield Drill(cluster, Backups(root / "backups", cluster, keep=2), system, engine)
         engine.dispose()
     finally:
