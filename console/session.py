@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -81,8 +82,14 @@ def admin_required(view: View) -> View:
     return wrapped  # type: ignore[return-value]
 
 
+# A path on this console: "/" then printable ASCII only, never "//" or "/\\" (another host to a
+# browser). Browsers drop tabs and newlines from a URL before following it, so "/\t/evil.example"
+# would be "//evil.example"; and a newline in a Location header is refused by the server (a 500).
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]*")
+
+
 def local_target(raw: str | None, default: str) -> str:
     """Only a path on this console: a crafted ``next`` must not send anyone elsewhere."""
-    if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
+    if raw and LOCAL_PATH.fullmatch(raw) and "\\" not in raw:
         return raw
     return default

@@ -12,6 +12,7 @@ from inventory_service.views import ERRORS, LINKS, api
 from shared.api import init_api
 from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
+from shared.browsers import init_browser_policy
 from shared.config import Settings, load_settings
 from shared.health import health_blueprint
 from shared.logs import configure_logging
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     # After flask-smorest, so our error handlers are the ones used.
     init_web(app, ERRORS, settings, "inventory")
+    init_browser_policy(app, settings)
     return app

@@ -23,6 +23,7 @@ from order_service.views import ERRORS, LINKS, api
 from shared.api import init_api
 from shared.auth.tokens import verifier_from
 from shared.auth.web import init_auth
+from shared.browsers import init_browser_policy
 from shared.config import Settings, load_settings
 from shared.db import make_engine
 from shared.health import health_blueprint
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     downstream = {"inventory": inventory.health} if hasattr(inventory, "health") else {}
     app.register_blueprint(health_blueprint(engine, downstream))
     init_web(app, ERRORS, settings)  # after flask-smorest, so our error handlers are the ones used
+    init_browser_policy(app, settings)
     return app

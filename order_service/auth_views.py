@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from order_service import accounts
+from order_service.accounts.identity import normal_email
 from order_service.schemas import AccountSchema, LoginSchema, SignupSchema, TokenSchema
 from shared import limits
 from shared.api import Blueprint
@@ -24,7 +25,7 @@ def _limit_signup(email: str) -> None:
     # Per address and per email: a script minting accounts is slowed whichever it varies.
     settings = current_app.extensions["settings"]
     limits.check("signup-address", settings.rate_limit_auth_per_address, limits.address())
-    limits.check("signup-email", settings.rate_limit_auth_per_email, email.lower())
+    limits.check("signup-email", settings.rate_limit_auth_per_email, normal_email(email))
 
 
 def _limit_login() -> None:
@@ -39,9 +40,13 @@ class Signup(MethodView):
     @blueprint.arguments(SignupSchema)
     @blueprint.response(201, AccountSchema)
     @blueprint.alt_response(409, schema=ApiErrorSchema, description="EMAIL_TAKEN")
+    @blueprint.alt_response(
+        422, schema=ApiErrorSchema, description="WEAK_PASSWORD, with advice per field"
+    )
     @blueprint.alt_response(429, schema=ApiErrorSchema, description="RATE_LIMITED")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a customer account (signup never makes an admin)."""
+        """Create a customer account (signup never makes an admin). The password must be one a
+        guesser would not try early (zxcvbn, ``AUTH_PASSWORD_MIN_SCORE``)."""
         _limit_signup(body["email"])
         user = accounts.signup(_accounts(), body["email"], body["password"])
         return {"id": str(user.id), "email": user.email, "role": user.role}

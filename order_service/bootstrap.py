@@ -226,6 +226,7 @@ def build_accounts(settings: Settings, engine: Engine | None = None) -> tuple[Ac
         issuer=build_issuer(settings),
         audience=settings.auth_audience,
         token_ttl_s=settings.auth_token_ttl_s,
+        min_password_score=settings.auth_password_min_score,
         delay=FailureDelay(
             settings.auth_failures_free,
             settings.auth_failure_delay_s,

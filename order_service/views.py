@@ -9,6 +9,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 
 from order_service import domain, presenters, services
+from order_service.accounts.identity import WeakPassword
 from order_service.payments.service import ProviderUnavailable, SignatureRefused
 from order_service.schemas import (
     Cursor,
@@ -36,6 +37,7 @@ ERRORS = {
     **COMMON_ERRORS,
     domain.InvalidCredentials: (401, "INVALID_CREDENTIALS"),
     domain.EmailTaken: (409, "EMAIL_TAKEN"),
+    WeakPassword: (422, "WEAK_PASSWORD"),
     domain.RequestInProgress: (409, "REQUEST_IN_PROGRESS"),
     domain.IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
     domain.LoginDelayed: (429, "LOGIN_DELAYED"),

@@ -61,11 +61,15 @@ class Text(fields.String):
             self.metadata = {"pattern": NO_CONTROL_PATTERN, **self.metadata}
 
 
-# What this API takes for an email address, stated as the document states it: a local part
-# without spaces, "@" or control characters, and a domain of dot-separated DNS labels. (JSON
-# Schema's "email" format and marshmallow's own check disagree on edge cases such as "a@b.c".)
+# What this API takes for an email address, stated as the document states it: a local part of
+# printable ASCII without spaces or "@", and a domain of dot-separated DNS labels (an
+# internationalised domain in its ASCII form, xn--...). ASCII only, so that no address can hold
+# an invisible character (U+200B ZERO WIDTH SPACE after "admin@example.com") or a look-alike
+# letter and display as another's. (JSON Schema's "email" format and marshmallow's own check
+# disagree on edge cases such as "a@b.c".)
+EMAIL_RULE = "Not a valid email address (printable ASCII; a domain in its xn-- form)."
 EMAIL_PATTERN = (
-    "^[^@\\s\\u0000-\\u001f\\u007f-\\u009f]{1,64}"
+    "^[!-?A-~]{1,64}"
     "@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
@@ -76,7 +80,7 @@ def Email(**kwargs: Any) -> Text:
     validators = kwargs.pop("validate", [])
     validators = validators if isinstance(validators, list) else [validators]
     return Text(
-        validate=[FullMatch(EMAIL_PATTERN, error="Not a valid email address."), *validators],
+        validate=[FullMatch(EMAIL_PATTERN, error=EMAIL_RULE), *validators],
         **kwargs,
     )
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from order_service.accounts.hashing import Hasher
+from order_service.accounts.identity import check_password, normal_email
 from order_service.accounts.throttle import FailureDelay
 from order_service.domain import EmailTaken, InvalidCredentials, LoginDelayed
 from order_service.ports import OrderUnitOfWork, User
@@ -39,6 +40,7 @@ class Accounts:
     token_ttl_s: int
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     delay: FailureDelay = field(default_factory=FailureDelay)
+    min_password_score: int = 3  # zxcvbn's 0..4 (order_service.accounts.identity)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,12 @@ class Login:
 
 
 def signup(accounts: Accounts, email: str, password: str) -> User:
-    """A new customer account; ``EmailTaken`` if the email has one."""
+    """A new customer account; ``EmailTaken`` if the email (in its normal form) has one,
+    ``WeakPassword`` if the password is one a guesser would try early."""
+    email = normal_email(email)
+    check_password(password, email, accounts.min_password_score)
     user = User(
-        uuid.uuid4(), email.lower(), accounts.hasher.hash(password), Role.CUSTOMER, accounts.clock()
+        uuid.uuid4(), email, accounts.hasher.hash(password), Role.CUSTOMER, accounts.clock()
     )
     with accounts.uow() as tx:
         if not tx.users.add(user):
@@ -63,7 +68,7 @@ def signup(accounts: Accounts, email: str, password: str) -> User:
 def login(accounts: Accounts, email: str, password: str) -> Login:
     """A token for the account, or ``InvalidCredentials`` (never which part was wrong), or
     ``LoginDelayed`` while this email's last failures still hold the next attempt back."""
-    email = email.lower()
+    email = normal_email(email)
     with accounts.uow() as tx:
         user = tx.users.by_email(email)
         failures = tx.users.failures(email)
@@ -97,7 +102,7 @@ def _failed(accounts: Accounts, email: str) -> None:
 def ensure_admin(accounts: Accounts, email: str, password: str) -> User:
     """Create the admin account, or make the existing account an admin with this password."""
     digest = accounts.hasher.hash(password)
-    user = User(uuid.uuid4(), email.lower(), digest, Role.ADMIN, accounts.clock())
+    user = User(uuid.uuid4(), normal_email(email), digest, Role.ADMIN, accounts.clock())
     with accounts.uow() as tx:
         if not tx.users.add(user):
             tx.users.set_password(user.email, digest, Role.ADMIN)

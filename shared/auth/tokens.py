@@ -58,8 +58,10 @@ class TokenVerifier:
         role_claim: str = "role",
         jwks_url: str | None = None,
         jwks_algorithms: Sequence[str] = ("RS256",),
+        max_lifetime_s: int = 86400,
     ) -> None:
         self._key = verify_key
+        self.max_lifetime_s = max_lifetime_s
         self.issuer = issuer
         self.audiences = list(audiences)
         self.leeway_s = leeway_s
@@ -85,7 +87,7 @@ class TokenVerifier:
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
-            key, algorithms = self._key_for(header)
+            key, algorithms, own = self._key_for(header)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
@@ -99,18 +101,27 @@ class TokenVerifier:
             raise Unauthenticated("the token has expired; log in again") from exc
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
             raise Unauthenticated(f"the token is not valid: {exc}") from exc
+        if float(claims["exp"]) - float(claims["iat"]) > self.max_lifetime_s:
+            raise Unauthenticated(
+                f"the token lives longer than {self.max_lifetime_s} s; ask for a shorter one"
+            )
         try:
             role = Role(str(claims.get(self.role_claim)))
         except ValueError as exc:
             raise Unauthenticated("the token carries no known role") from exc
+        if role is Role.SERVICE and not own:
+            # The service role moves stock at inventory: only this system's own key grants it,
+            # never an identity provider's token, whatever its claims say.
+            raise Unauthenticated("an identity provider's token cannot act as a service")
         audience = claims["aud"] if isinstance(claims["aud"], str) else claims["aud"][0]
         return Principal(str(claims["sub"]), role, audience), float(claims["exp"])
 
-    def _key_for(self, header: dict[str, Any]) -> tuple[Any, list[str]]:
+    def _key_for(self, header: dict[str, Any]) -> tuple[Any, list[str], bool]:
+        """The key and algorithms to check with, and whether they are this system's own."""
         # Our own tokens carry no key id; an identity provider's name theirs in the JWKS.
         if self._jwks is not None and header.get("kid"):
-            return self._jwks.get_signing_key(header["kid"]).key, self._jwks_algorithms
-        return self._key, [OWN_ALGORITHM]
+            return self._jwks.get_signing_key(header["kid"]).key, self._jwks_algorithms, False
+        return self._key, [OWN_ALGORITHM], True
 
 
 class ServiceTokens:
@@ -152,4 +163,5 @@ def verifier_from(settings: Settings, audiences: Sequence[str]) -> TokenVerifier
         role_claim=settings.auth_role_claim,
         jwks_url=settings.auth_jwks_url,
         jwks_algorithms=settings.auth_jwks_algorithms.split(","),
+        max_lifetime_s=settings.auth_max_token_lifetime_s,
     )

@@ -45,6 +45,27 @@ __all__ = [
 ]
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+BINDS = (
+    "order_bind",
+    "inventory_bind",
+    "console_bind",
+    "reconciler_metrics_bind",
+    "payments_provider_bind",
+    "front_agent_bind",
+)
+
+
+def test_mode_exposures(settings: Settings) -> list[str]:
+    """Every listener of test mode that is not on the loopback interface."""
+    found = []
+    for name in BINDS:
+        bind = getattr(settings, name)
+        if bind and bind.rpartition(":")[0] not in LOOPBACK:
+            found.append(f"{name.upper()}={bind}: bind it to 127.0.0.1 (or use development)")
+    return found
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build validated settings from ``environ`` (the process environment by default)."""
     settings = Settings(**fields.read(SETTINGS, os.environ if environ is None else environ))
@@ -58,6 +79,13 @@ def validate(settings: Settings) -> None:
     fields.check(SETTINGS, settings)
     if settings.breaker_min_calls > settings.breaker_window_size:
         raise ConfigError("BREAKER_MIN_CALLS must not exceed BREAKER_WINDOW_SIZE")
+    if settings.app_env == "test":
+        exposed = test_mode_exposures(settings)
+        if exposed:
+            raise ConfigError(
+                "APP_ENV=test runs with development secrets, so it listens on this machine only:"
+                "\n" + "\n".join(f"  - {e}" for e in exposed)
+            )
     if settings.is_production:
         found = refusals(settings)
         if found:

@@ -95,7 +95,8 @@ class Settings:
         "development",
         "`production` refuses to start while any secret is a development default or shorter "
         "than 32 bytes, a database URL holds a development password, or chaos is on; it lists "
-        "every problem with its fix (docs/hardening.md)",
+        "every problem with its fix (docs/hardening.md); `test` keeps the development secrets "
+        "and so refuses to listen anywhere but 127.0.0.1",
         section=DATABASES,
         choices=("development", "test", "production"),
     )
@@ -454,6 +455,21 @@ class Settings:
     )
     auth_token_ttl_s: int = env(900, "user token lifetime", section=ACCOUNTS, positive=True)
     auth_leeway_s: int = env(30, "clock leeway when checking tokens", section=ACCOUNTS, low=0)
+    auth_max_token_lifetime_s: int = env(
+        86400,
+        "a token whose `exp` is further than this after its `iat` is refused, whoever signed "
+        "it (a token valid for ten years is a leaked credential for ten years)",
+        section=ACCOUNTS,
+        positive=True,
+    )
+    auth_password_min_score: int = env(
+        3,
+        "the least zxcvbn score (0..4) a new password needs: common passwords, words, repeats, "
+        "keyboard walks and the account's own email score low (`422 WEAK_PASSWORD` with advice)",
+        section=ACCOUNTS,
+        low=0,
+        high=4,
+    )
     auth_jwks_url: str | None = env(
         None,
         "trust an identity provider's keys as well (see docs/who-may-do-what.md)",
@@ -645,6 +661,13 @@ class Settings:
         section=PAYMENTS,
     )
 
+    cors_origins: str = env(
+        "",
+        "origins whose pages may call the APIs from the browser (comma-separated, e.g. "
+        "`https://shop.example.com`); empty: none (the console calls them from its server)",
+        section=REQUESTS,
+    )
+
     console_bind: str = env("127.0.0.1:8080", "where the console listens", section=CONSOLE)
     order_url: str = env(
         "http://127.0.0.1:3001",
@@ -736,6 +759,10 @@ class Settings:
             threads=self.web_threads or default.threads,
             pool_size=self.db_pool_size or default.pool_size,
         )
+
+    @property
+    def cors_allowed_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def return_origins(self) -> list[str]:

@@ -254,3 +254,34 @@ def test_a_commit_inventory_refuses_flags_the_order_instead_of_settling_it(live,
     assert flagged["command"] == "commit" and "INVALID_TRANSITION" in flagged["reason"]
     assert live.product("AUTH-3")["on_hand"] == 10  # nothing was deducted for a released order
     assert nothing_needs_attention(orders_engine)  # and the chaos invariants report it
+
+
+def test_weak_passwords_look_alike_addresses_and_ten_year_tokens_are_refused(live):
+    signup = f"{live.orders}/auth/signup"
+    for weak in ("aaaaaaaaaa", "password12", " " * 10):
+        refused = live.http.post(signup, json={"email": "w@example.com", "password": weak})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "WEAK_PASSWORD")
+        assert refused.json()["error"]["details"]["fields"]["password"]
+    email = f"carol-{uuid.uuid4().hex[:6]}@example.com"
+    created = live.http.post(signup, json={"email": email, "password": "a-good-password-1"})
+    assert created.status_code == 201
+    twin = live.http.post(signup, json={"email": email + "\u200b", "password": "a-good-password-1"})
+    assert (twin.status_code, twin.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+    # Full-width letters are the same address at login: the same account, nobody else's.
+    wide = email.replace("carol", "\uff43\uff41\uff52\uff4f\uff4c")
+    login = live.http.post(
+        f"{live.orders}/auth/login", json={"email": wide, "password": "a-good-password-1"}
+    )
+    assert login.status_code == 200
+    assert (
+        jwt.decode(login.json()["access_token"], options={"verify_signature": False})["sub"]
+        == created.json()["id"]
+    )
+
+    ten_years = own_key_token(role="customer", exp=int(time.time()) + 10 * 365 * 86400)
+    placed = live.http.post(
+        f"{live.orders}/orders",
+        json={"items": [{"sku": "ANY-1", "quantity": 1}]},
+        headers={"Authorization": f"Bearer {ten_years}"},
+    )
+    assert placed.status_code == 401 and "lives longer" in placed.json()["error"]["message"]

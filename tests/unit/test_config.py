@@ -104,3 +104,12 @@ def test_a_layout_default_in_the_readme_is_the_measured_layout():
         ):
             row = next(line for line in table.splitlines() if line.startswith(f"| `{variable}`"))
             assert f"{service} {value}" in row, variable
+
+
+def test_test_mode_listens_on_this_machine_only():
+    # Test mode runs with every development secret: it must not be reachable from elsewhere.
+    assert load_settings({"APP_ENV": "test"}).order_bind == "127.0.0.1:3001"
+    for variable in ("ORDER_BIND", "INVENTORY_BIND", "CONSOLE_BIND", "PAYMENTS_PROVIDER_BIND"):
+        with pytest.raises(ConfigError, match=f"{variable}=0.0.0.0:9999"):
+            load_settings({"APP_ENV": "test", variable: "0.0.0.0:9999"})
+    assert load_settings({"APP_ENV": "development", "ORDER_BIND": "0.0.0.0:3001"})

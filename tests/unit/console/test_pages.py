@@ -139,10 +139,43 @@ def test_production_refuses_the_default_console_secret():
         ("https://evil.example", False),
         ("/\\evil.example", False),
         (None, False),
+        # Browsers drop tabs and newlines before following a URL: these are "//evil.example".
+        ("/\t/evil.example", False),
+        ("/\n/evil.example", False),
+        ("/\r\n/evil.example", False),
+        ("/ /evil.example", False),
+        ("/orders?status=PENDING", True),
+        ("/%2F%2Fevil.example", True),  # a path on this console, however odd
     ],
 )
 def test_after_the_login_you_only_go_to_a_page_of_this_console(raw, kept):
     assert (local_target(raw, "/default") == raw) is kept
+
+
+class LogsIn(Api):
+    """An order service that lets anyone in (the redirect after the login is under test)."""
+
+    def login(self, email, password):
+        return {
+            "access_token": "a-token",
+            "token_type": "bearer",
+            "expires_in": 600,
+            "role": "customer",
+        }
+
+
+@pytest.mark.parametrize("sneaky", ["/%09/evil.example", "/%0a/evil.example", "/%0d%0aX:%20y"])
+def test_a_next_with_a_tab_or_newline_sends_you_to_your_orders_not_away_or_to_a_500(sneaky):
+    app = create_app(Settings(app_env="test"), api=LogsIn(NOWHERE, NOWHERE_ELSE))
+    client = app.test_client()
+    token = _csrf(client, "/login")
+
+    answer = client.post(
+        f"/login?next={sneaky}",
+        data={"csrf_token": token, "email": "me@example.com", "password": "x" * 12},
+    )
+
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/orders")
 
 
 def test_when_the_services_do_not_answer_an_admin_sees_it_on_the_page_and_the_strip(client):
