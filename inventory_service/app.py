@@ -39,7 +39,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_auth(app, verifier)
 
     smorest = init_api(
-        app, "Inventory service", "Products, stock reservations and the ledger.", LINKS
+        app,
+        "Inventory service",
+        "Products, stock reservations and the ledger.",
+        LINKS,
+        serve=settings.serves_docs,
     )
     smorest.register_blueprint(api)
     app.register_blueprint(health_blueprint(engine))

@@ -60,7 +60,13 @@ def create_app(settings: Settings | None = None, inventory: InventoryPort | None
     init_auth(app, verifier_from(settings, [settings.auth_audience]))
     init_limits(app, settings)
 
-    smorest = init_api(app, "Order service", "Place, list, cancel and ship orders.", LINKS)
+    smorest = init_api(
+        app,
+        "Order service",
+        "Place, list, cancel and ship orders.",
+        LINKS,
+        serve=settings.serves_docs,
+    )
     smorest.register_blueprint(auth_views.blueprint)
     smorest.register_blueprint(api)
     smorest.register_blueprint(payment_views.api)

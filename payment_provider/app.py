@@ -143,7 +143,12 @@ def create_app(settings: Settings | None = None, *, start_sender: bool = False) 
     app.jinja_env.globals["shown"] = shown
     registry = init_metrics(app, settings)
     app.before_request(_merchant_only)
-    smorest = init_api(app, "Payment provider (stand-in)", "Payment intents, refunds, webhooks.")
+    smorest = init_api(
+        app,
+        "Payment provider (stand-in)",
+        "Payment intents, refunds, webhooks.",
+        serve=settings.serves_docs,
+    )
     chaos.init_app(
         app,
         smorest,

@@ -62,20 +62,24 @@ def init_api(
     title: str,
     description: str,
     links: Mapping[tuple[str, str, str], Mapping[str, Any]] | None = None,
+    *,
+    serve: bool = True,
 ) -> flask_smorest.Api:
-    """Serve ``/openapi.json`` and the docs at ``/docs``; ``links`` are the OpenAPI links of
-    the responses, by (path, method, status)."""
+    """Serve ``/openapi.json`` and the docs at ``/docs`` (unless ``serve`` is False: the
+    document is still built, for the tests and tools, but no route answers it); ``links`` are
+    the OpenAPI links of the responses, by (path, method, status)."""
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/",
+        OPENAPI_URL_PREFIX="/" if serve else None,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={"info": {"description": description}},
     )
-    app.add_url_rule(SWAGGER_UI_URL + "<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
+    if serve:
+        app.add_url_rule(SWAGGER_UI_URL + "<path:filename>", "swagger_ui_assets", _swagger_ui_asset)
     return Api(app, spec_kwargs={"extra_plugins": [StandardResponses(links or {})]})
 
 

@@ -23,7 +23,11 @@ def _database(variable: str, url: str | None, default: str | None) -> list[str]:
         return []  # unset here; the process that needs it refuses the default (database_url)
     password = urlsplit(url).password
     if password is None:
-        return []  # no password in the URL: peer, certificate or IAM authentication
+        return []  # no password in the URL: peer, certificate, IAM, or PGPASSWORD (below)
+    return _password(variable, password)
+
+
+def _password(variable: str, password: str) -> list[str]:
     if password in DEV_PASSWORDS:
         return [f"{variable} holds a development password; give the role its own password"]
     if len(password.encode()) < MIN_SECRET_BYTES:
@@ -47,6 +51,8 @@ def refusals(settings: Settings) -> list[str]:
         *_database("ORDERS_OWNER_DATABASE_URL", settings.orders_owner_database_url, None),
         *_database("INVENTORY_OWNER_DATABASE_URL", settings.inventory_owner_database_url, None),
     ]
+    if settings.pgpassword is not None:
+        found += _password("PGPASSWORD", settings.pgpassword)
     if settings.console_forward_key is not None:
         found += secret_problems("CONSOLE_FORWARD_KEY", settings.console_forward_key)
     if settings.grafana_admin_password is not None:

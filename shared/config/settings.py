@@ -127,6 +127,21 @@ class Settings:
         section=DATABASES,
         shown="unset (`make up`: the local owner role)",
     )
+    # libpq reads it for a URL without a password: a development password must not come in
+    # that way either (``production.refusals``).
+    pgpassword: str | None = env(
+        None,
+        "libpq's password for database URLs that carry none; production refuses a development "
+        "password or one shorter than 32 bytes here too",
+        section=DATABASES,
+    )
+    api_docs: bool | None = env(
+        None,
+        "serve `/openapi.json` and `/docs`; unset: on, except in production (a map of every "
+        "route is for developers, not for anyone who asks)",
+        section=REQUESTS,
+        shown="on; off in production",
+    )
     db_pool_size: int | None = env(
         None,
         "connections per process (plus as many overflow connections); pool plus overflow at "
@@ -759,6 +774,10 @@ class Settings:
             threads=self.web_threads or default.threads,
             pool_size=self.db_pool_size or default.pool_size,
         )
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @property
     def cors_allowed_origins(self) -> list[str]:

@@ -20,8 +20,9 @@ def compose():
 
 
 def test_the_file_follows_the_compose_specification():
-    # yaml resolves the anchors and merge keys as docker compose does; the parser validates.
-    parsed = PyCompose.from_json(json.dumps(compose()))
+    # yaml resolves the anchors and merge keys and the variables are filled in, as docker
+    # compose does before it validates; the parser validates.
+    parsed = PyCompose.from_json(json.dumps(document({})))
 
     assert set(parsed.service_names()) == {
         "orders-db",
@@ -40,23 +41,32 @@ def test_the_file_follows_the_compose_specification():
     }
 
 
-def test_the_services_publish_the_ports_of_the_design():
-    services = compose()["services"]
+def test_the_services_publish_the_ports_of_the_design_on_this_machine_only():
+    services = interpolated({})
     ports = {name: s.get("ports") for name, s in services.items() if s.get("ports")}
 
     # The public ports are the edge's: no client reaches a gunicorn without HAProxy in between.
+    # The development defaults (chaos on, published keys) are never reachable from elsewhere.
+    local = "127.0.0.1"
     assert ports == {
-        "edge": ["3001:3001", "3002:3002", "8080:8080", "8405:8405"],
-        "reconciler": ["3003:3003"],
+        "edge": [
+            f"{local}:3001:3001",
+            f"{local}:3002:3002",
+            f"{local}:8080:8080",
+            f"{local}:8405:8405",
+        ],
+        "reconciler": [f"{local}:3003:3003"],
         # The provider stand-in is outside the system, as a hosted one is: its pay page must be
         # reachable by the customer's browser.
-        "payments": ["3004:3004"],
-        "prometheus": ["9090:9090"],
-        "grafana": ["3000:3000"],
+        "payments": [f"{local}:3004:3004"],
+        "prometheus": [f"{local}:9090:9090"],
+        "grafana": [f"{local}:3000:3000"],
     }
+    published = interpolated({"PUBLISH_ADDRESS": "0.0.0.0"})["edge"]["ports"]
+    assert published[0] == "0.0.0.0:3001:3001"
 
 
-def interpolated(environ):
+def document(environ):
     """docker-compose.yml as docker compose reads it with ``environ``: ${VAR:-default}, ${VAR}."""
 
     def value(match):
@@ -64,7 +74,11 @@ def interpolated(environ):
         return environ.get(name) or default
 
     raw = re.sub(r"\$\{(\w+)(:-([^}]*))?\}", value, (ROOT / "docker-compose.yml").read_text())
-    return yaml.safe_load(raw)["services"]
+    return yaml.safe_load(raw)
+
+
+def interpolated(environ):
+    return document(environ)["services"]
 
 
 APPS = ("prepare", "inventory", "orders", "reconciler", "console")

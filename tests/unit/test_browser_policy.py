@@ -80,3 +80,26 @@ def test_without_an_allow_list_no_origin_may_call():
         assert "Access-Control-Allow-Origin" not in answer.headers
     finally:
         orders.extensions["engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("environment", "served"),
+    [({}, False), ({"API_DOCS": "true"}, True)],
+    ids=["production", "production, asked for"],
+)
+def test_production_serves_no_map_of_its_routes_unless_asked(environment, served):
+    app = build("inventory", load_settings({**SAFE_PRODUCTION, **environment}))
+    try:
+        client = app.test_client()
+        codes = {client.get(path).status_code for path in ("/openapi.json", "/docs")}
+        assert codes == ({200} if served else {404})
+    finally:
+        app.extensions["engine"].dispose()
+
+
+def test_development_serves_the_documents():
+    app = build("orders", Settings(app_env="development"))
+    try:
+        assert app.test_client().get("/openapi.json").status_code == 200
+    finally:
+        app.extensions["engine"].dispose()

@@ -86,6 +86,10 @@ def test_each_service_needs_only_its_own_database_url():
             "development default",
         ),
         ({"CONSOLE_FORWARD_KEY": "k" * 31}, "CONSOLE_FORWARD_KEY", "shorter than 32 bytes"),
+        # A URL without a password and libpq's PGPASSWORD: the development password comes in
+        # that way as surely as in the URL.
+        ({"PGPASSWORD": "orders-dev"}, "PGPASSWORD", "development password"),
+        ({"PGPASSWORD": "p" * 12}, "PGPASSWORD", "shorter than 32 bytes"),
     ],
 )
 def test_each_unsafe_setting_is_refused_by_name_with_the_fix(override, named, fix):
