@@ -216,8 +216,14 @@ class Outbox(Protocol):
     ) -> OutboxCommand: ...
 
     def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int
-    ) -> list[OutboxCommand]: ...
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        kinds: frozenset[CommandKind] | None = None,
+    ) -> list[OutboxCommand]:
+        """Due commands (of ``kinds`` only, when given), leased until ``lease_until``."""
+        ...
 
     def delivered(self, command_id: int, now: datetime) -> None: ...
 

@@ -24,6 +24,7 @@ from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
+from order_service.domain import CommandKind
 from order_service.payments import service as payment_service
 from order_service.payments.service import PaymentContext
 from order_service.ports import OutboxCommand
@@ -31,6 +32,7 @@ from order_service.services import OrderContext, cancel_order, expire_unpaid
 from shared.errors import InvalidTransition
 
 log = logging.getLogger(__name__)
+INVENTORY_COMMANDS = frozenset({CommandKind.RESERVE, CommandKind.RELEASE, CommandKind.COMMIT})
 
 
 @dataclass
@@ -76,9 +78,11 @@ class Reconciler:
         log.info("reconciler stopped")
 
     def _deliver_due(self) -> int:
-        # While the breaker refuses, claiming commands would only churn the outbox: wait for
-        # the moment a probe may go.
-        if not self.ctx.deliverer.inventory.available():
+        # While a dependency's breaker refuses, claiming its commands would only churn the
+        # outbox: they wait for the moment a probe may go, and the other's go on (a refund is
+        # not held up because inventory is away, nor a release because the provider is).
+        kinds = self._deliverable()
+        if kinds is not None and not kinds:
             return 0
         now = self.ctx.now()
         lease = timedelta(seconds=self.ctx.reserve_timeout_s + 5)
@@ -86,7 +90,7 @@ class Reconciler:
         # the lease. A command still queued here when its lease ran out could be claimed and
         # sent by another reconciler at the same time as this one sends it.
         with self.ctx.uow() as tx:
-            commands = tx.outbox.claim_due(now, now + lease, self.claim_limit)
+            commands = tx.outbox.claim_due(now, now + lease, self.claim_limit, kinds)
             tx.commit()
         if len(commands) > 1 and self.concurrency > 1:
             with ThreadPoolExecutor(min(self.concurrency, len(commands))) as pool:
@@ -95,6 +99,17 @@ class Reconciler:
             for command in commands:
                 self._deliver(command)
         return len(commands)
+
+    def _deliverable(self) -> frozenset[CommandKind] | None:
+        """The command kinds whose dependency may be called now (None: every kind)."""
+        deliverer = self.ctx.deliverer
+        inventory = deliverer.inventory.available()
+        payments = deliverer.payments is None or deliverer.payments.available()
+        if inventory and payments:
+            return None
+        return (INVENTORY_COMMANDS if inventory else frozenset()) | (
+            frozenset({CommandKind.REFUND}) if payments else frozenset()
+        )
 
     @property
     def claim_limit(self) -> int:

@@ -348,8 +348,15 @@ class OutboxRepository:
         ).scalar_one()
         return OutboxCommand(new_id, order_id, kind, payload)
 
-    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxCommand]:
+    def claim_due(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        kinds: frozenset[CommandKind] | None = None,
+    ) -> list[OutboxCommand]:
         """Take due commands for delivery; concurrent reconcilers skip each other's rows."""
+        only = [outbox.c.command.in_(sorted(k.value for k in kinds))] if kinds else []
         rows = (
             self.conn.execute(
                 select(outbox)
@@ -357,6 +364,7 @@ class OutboxRepository:
                     outbox.c.delivered_at.is_(None),
                     outbox.c.refused_at.is_(None),
                     outbox.c.next_attempt_at <= now,
+                    *only,
                 )
                 .order_by(outbox.c.id)
                 .limit(limit)

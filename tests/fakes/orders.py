@@ -21,6 +21,7 @@ from order_service.domain import (
     TooManyUnpaidOrders,
     TooManyUnpaidUnits,
 )
+from order_service.payments.port import PaymentsPort
 from order_service.payments.records import RANK, InboxEvent, Payment
 from order_service.ports import (
     Answer,
@@ -182,8 +183,20 @@ class FakeOutbox:
         }
         return command
 
-    def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxCommand]:
-        due = [r for r in self.store.outbox.values() if r["delivered"] is None and r["next"] <= now]
+    def claim_due(
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        kinds: frozenset[CommandKind] | None = None,
+    ) -> list[OutboxCommand]:
+        due = [
+            r
+            for r in self.store.outbox.values()
+            if r["delivered"] is None
+            and r["next"] <= now
+            and (kinds is None or r["command"].kind in kinds)
+        ]
         for row in due[:limit]:
             row["next"] = lease_until
         return [row["command"] for row in due[:limit]]
@@ -341,8 +354,8 @@ class FakePayments:
         return self.store.payments.get(payment_id)
 
     def advance(self, payment_id: str, status: str, now: datetime) -> None:
-        p = self.store.payments[payment_id]
-        if RANK[p.status] < RANK[status]:
+        p = self.store.payments.get(payment_id)
+        if p is not None and RANK[p.status] < RANK[status]:
             refunded = (p.refunded_at or now) if status == "refunded" else None
             self.store.payments[payment_id] = replace(
                 p, status=status, captured_at=p.captured_at or now, refunded_at=refunded
@@ -465,12 +478,15 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-def fake_context(inventory: FakeInventory | None = None) -> tuple[OrderContext, Store, Clock]:
+def fake_context(
+    inventory: FakeInventory | None = None, payments: PaymentsPort | None = None
+) -> tuple[OrderContext, Store, Clock]:
     store, clock = Store(), Clock()
     deliverer = Deliverer(
         uow=partial(FakeUnitOfWork, store),
         inventory=inventory or FakeInventory(),
         clock=clock,
+        payments=payments,
     )
     ctx = OrderContext(
         uow=partial(FakeUnitOfWork, store),

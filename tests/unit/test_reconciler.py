@@ -5,10 +5,12 @@ import uuid
 from order_service import services
 from order_service.domain import CommandKind
 from order_service.inventory import ReservationState
+from order_service.payments.records import Payment
 from order_service.reconciler import Reconciler
 from shared.resilience.failures import Reason
 from tests.fakes.inventory import FakeInventory
 from tests.fakes.orders import fake_context
+from tests.fakes.payments import FakeProvider
 from tests.helpers import place_order
 
 
@@ -97,3 +99,41 @@ def test_a_pass_claims_no_more_commands_than_it_sends_at_once():
 
     assert reconciler.run_once() == 4
     assert sum(1 for row in store.outbox.values() if row["delivered"]) == 4
+
+
+def _queue(ctx, kind, payload):
+    with ctx.uow() as tx:
+        command = tx.outbox.add(uuid.uuid4(), kind, payload, now=ctx.now(), not_before=ctx.now())
+        tx.commit()
+    return command
+
+
+def test_a_refund_is_not_held_up_while_inventorys_breaker_is_open():
+    provider = FakeProvider()
+    ctx, store, clock = fake_context(FakeInventory(down=Reason.BREAKER_OPEN), provider)
+    store.payments["pi_1"] = Payment(
+        "pi_1", uuid.uuid4(), 500, "EUR", "captured", "http://p/", ctx.now()
+    )
+    refund = _queue(ctx, CommandKind.REFUND, {"payment_id": "pi_1", "amount_cents": 500})
+    release = _queue(ctx, CommandKind.RELEASE, {})
+    clock.advance(1)
+
+    Reconciler(ctx, pending_ttl_s=900).run_once()
+
+    assert provider.refunds == {"refund-pi_1": "pi_1"}
+    assert store.outbox[refund.id]["delivered"] is not None
+    assert store.payments["pi_1"].status == "refunded"
+    assert store.outbox[release.id]["delivered"] is None  # waits for inventory's breaker
+
+
+def test_inventorys_commands_are_not_held_up_while_the_providers_breaker_is_open():
+    inventory = FakeInventory(stock={"A": 5})
+    ctx, store, clock = fake_context(inventory, FakeProvider(breaker_open=True))
+    refund = _queue(ctx, CommandKind.REFUND, {"payment_id": "pi_1", "amount_cents": 500})
+    release = _queue(ctx, CommandKind.RELEASE, {})
+    clock.advance(1)
+
+    Reconciler(ctx, pending_ttl_s=900).run_once()
+
+    assert store.outbox[release.id]["delivered"] is not None
+    assert store.outbox[refund.id]["delivered"] is None
