@@ -34,6 +34,7 @@ from shared.metrics import ClientMetrics
 from shared.resilience.breaker import Breaker, FailureRate
 from shared.resilience.budget import RetryBudget
 from shared.resilience.bulkhead import Bulkhead
+from shared.resilience.failures import Unavailable
 from shared.resilience.hedge import Hedge, HedgeBudget
 from shared.resilience.policy import Policy, breaker_storage, hedge_final
 
@@ -71,31 +72,45 @@ def build_inventory(
     if settings.inventory_client == "bare":
         return http
     hedge = _hedge(settings, requests_at_once) if hedging else None
-    return ResilientInventory(http, _policy(settings, metrics, hedge))
-
-
-def _policy(settings: Settings, metrics: ClientMetrics | None, hedge: Hedge | None) -> Policy:
-    """The resilience layer around inventory, from the ``INVENTORY_*`` and ``BREAKER_*``
-    settings."""
-    return Policy(
-        breaker=_breaker("inventory", settings, metrics),
-        bulkhead=Bulkhead(settings.inventory_max_concurrency),
+    policy = _policy(
+        "inventory",
+        settings,
+        metrics,
         attempts=settings.inventory_retry_attempts,
         deadline_s=settings.order_reserve_deadline_s,
+        unavailable=InventoryUnavailable,
+        hedge=hedge,
+    )
+    return ResilientInventory(http, policy)
+
+
+def _policy(
+    name: str,
+    settings: Settings,
+    metrics: ClientMetrics | None,
+    *,
+    attempts: int,
+    deadline_s: float,
+    unavailable: type[Unavailable],
+    hedge: Hedge | None = None,
+) -> Policy:
+    """The resilience layer around one dependency: its own breaker (``BREAKER_*``), bulkhead
+    and retry budget, with the backoff of the ``INVENTORY_*`` settings."""
+    return Policy(
+        breaker=_breaker(name, settings, metrics),
+        bulkhead=Bulkhead(settings.inventory_max_concurrency),
+        attempts=attempts,
+        deadline_s=deadline_s,
         backoff_base_s=settings.inventory_backoff_base_s,
         backoff_max_s=settings.inventory_backoff_max_s,
-        unavailable=InventoryUnavailable,
+        unavailable=unavailable,
         observer=metrics,
         hedge=hedge,
-        budget=_budget(settings),
-    )
-
-
-def _budget(settings: Settings) -> RetryBudget:
-    return RetryBudget(
-        settings.inventory_retry_budget,
-        settings.inventory_retry_budget_min_per_s,
-        settings.inventory_retry_budget_window_s,
+        budget=RetryBudget(
+            settings.inventory_retry_budget,
+            settings.inventory_retry_budget_min_per_s,
+            settings.inventory_retry_budget_window_s,
+        ),
     )
 
 
@@ -125,16 +140,13 @@ def build_payments(settings: Settings, metrics: ClientMetrics | None = None) -> 
         read_timeout_s=settings.payments_read_timeout_s,
         pool_size=settings.layout("orders").threads,
     )
-    policy = Policy(
-        breaker=_breaker("payments", settings, metrics),
-        bulkhead=Bulkhead(settings.inventory_max_concurrency),
+    policy = _policy(
+        "payments",
+        settings,
+        metrics,
         attempts=settings.payments_retry_attempts,
         deadline_s=settings.payments_deadline_s,
-        backoff_base_s=settings.inventory_backoff_base_s,
-        backoff_max_s=settings.inventory_backoff_max_s,
         unavailable=PaymentsUnavailable,
-        observer=metrics,
-        budget=_budget(settings),
     )
     return ResilientPayments(http, policy)
 

@@ -21,29 +21,15 @@ from shared.api import init_api
 from shared.config import Settings, load_settings
 from shared.db import make_engine
 from shared.errors import (
-    Conflict,
     DomainError,
-    Forbidden,
-    NotFound,
     RequestInvalid,
     Unauthenticated,
-    Unprocessable,
-    envelope,
 )
 from shared.health import health_blueprint
 from shared.logs import configure_logging
 from shared.metrics import init_metrics
 from shared.money import currencies, shown
-from shared.web import request_id
-
-ERRORS: dict[type[DomainError], tuple[int, str]] = {
-    RequestInvalid: (400, "VALIDATION_ERROR"),
-    Unauthenticated: (401, "UNAUTHENTICATED"),
-    Forbidden: (403, "FORBIDDEN"),
-    NotFound: (404, "NOT_FOUND"),
-    Conflict: (409, "CONFLICT"),
-    Unprocessable: (422, "UNPROCESSABLE"),
-}
+from shared.web import COMMON_ERRORS, error_response
 
 
 class IntentSchema(Schema):
@@ -167,17 +153,15 @@ def create_app(settings: Settings | None = None, *, start_sender: bool = False) 
 
 
 def _domain_error(exc: DomainError) -> Response:
-    status, code = next((v for k, v in ERRORS.items() if isinstance(exc, k)), (400, "BAD_REQUEST"))
-    response = jsonify(envelope(code, exc.message, exc.details, request_id()))
-    response.status_code = status
-    return response
+    status, code = next(
+        (v for k, v in COMMON_ERRORS.items() if isinstance(exc, k)), (400, "BAD_REQUEST")
+    )
+    return error_response(status, code, exc.message, exc.details)
 
 
 def _http_error(exc: HTTPException) -> Response:
     code = (exc.name or "error").upper().replace(" ", "_")
-    response = jsonify(envelope(code, exc.description or "", None, request_id()))
-    response.status_code = exc.code or 500
-    return response
+    return error_response(exc.code or 500, code, exc.description or "")
 
 
 def _in_transaction(work: Callable[[Any], Any]) -> Any:
